@@ -1,0 +1,156 @@
+"""Checks of the source notebooks: nbgrader metadata, header, parameters, no outputs.
+
+Each problem names the notebook and the cell (index and grade_id) so that an author can fix it
+without guessing. :func:`nbgrader_problems` is what `make release` runs before nbgrader, so a
+malformed source stops the release with a readable message rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from hepdl_course.course import Assignment
+
+__all__ = ["Problem", "course_problems", "header_problems", "nbgrader_problems", "read_notebook"]
+
+REQUIRED = {"schema_version", "grade_id", "solution", "grade", "locked"}
+GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+HEADER_PARTS = ("what you will learn", "prerequisites", "budget")
+MIN_GRADED = {"preexercises": 3, "lessons": 1}
+
+
+@dataclass(frozen=True)
+class Problem:
+    notebook: str
+    cell: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.notebook if self.cell is None else f"{self.notebook}, cell {self.cell}"
+        return f"{where}: {self.message}"
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[Problem]]:
+    """Read and validate a notebook; a broken file gives a problem instead of an exception."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as err:
+        return None, [Problem(str(path), None, f"not a valid notebook file ({err})")]
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as err:
+        return nb, [Problem(str(path), None, f"fails the nbformat schema: {err.message}")]
+    return nb, []
+
+
+def nbgrader_problems(path: Path, nb: nbformat.NotebookNode) -> list[Problem]:
+    """nbgrader schema-3 metadata and solution / hidden-test markers of one notebook."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+
+    def add(index: int, grade_id: str | None, message: str) -> None:
+        name = f" ({grade_id})" if grade_id else ""
+        problems.append(Problem(str(path), index, f"{message}{name}"))
+
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        source = cell.get("source", "")
+        has_solution = "### BEGIN SOLUTION" in source or "### END SOLUTION" in source
+        has_hidden = "### BEGIN HIDDEN TESTS" in source or "### END HIDDEN TESTS" in source
+        if meta is None:
+            if has_solution or has_hidden:
+                add(index, None, "has solution or hidden-test markers but no nbgrader metadata")
+            continue
+        if not isinstance(meta, dict):
+            add(index, None, f"nbgrader metadata must be an object, got {type(meta).__name__}")
+            continue
+        grade_id = meta.get("grade_id")
+        missing = REQUIRED - set(meta)
+        if missing:
+            add(index, grade_id, f"nbgrader metadata lacks {sorted(missing)}")
+            continue
+        if meta["schema_version"] != 3:
+            add(index, grade_id, f"nbgrader schema_version must be 3, got {meta['schema_version']!r}")
+        for key in ("solution", "grade", "locked"):
+            if not isinstance(meta[key], bool):
+                add(index, grade_id, f"nbgrader '{key}' must be true or false, got {meta[key]!r}")
+        if not isinstance(grade_id, str) or not GRADE_ID.match(grade_id):
+            add(index, None, f"grade_id must be letters, digits, '_' or '-', got {grade_id!r}")
+        elif grade_id in seen:
+            add(index, None, f"grade_id {grade_id!r} already used in cell {seen[grade_id]}")
+        else:
+            seen[grade_id] = index
+        if meta.get("grade") is True:
+            points = meta.get("points")
+            if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+                add(index, grade_id, f"graded cell needs positive 'points', got {points!r}")
+        if meta.get("solution") is True and cell.cell_type == "code" and meta.get("grade") is False:
+            if "### BEGIN SOLUTION" not in source or "### END SOLUTION" not in source:
+                add(index, grade_id, "answer cell lacks '### BEGIN SOLUTION' / '### END SOLUTION'")
+        if has_solution and not meta.get("solution"):
+            add(index, grade_id, "solution markers in a cell whose metadata says solution: false")
+        if source.count("### BEGIN SOLUTION") != source.count("### END SOLUTION"):
+            add(index, grade_id, "unbalanced BEGIN/END SOLUTION markers")
+        if has_hidden and not (meta.get("grade") and cell.cell_type == "code"):
+            add(index, grade_id, "hidden tests outside a graded code cell")
+        if source.count("### BEGIN HIDDEN TESTS") != source.count("### END HIDDEN TESTS"):
+            add(index, grade_id, "unbalanced BEGIN/END HIDDEN TESTS markers")
+    return problems
+
+
+def header_problems(path: Path, nb: nbformat.NotebookNode) -> list[Problem]:
+    """The course conventions: header cell, `parameters` cell, no outputs, kernel."""
+    problems: list[Problem] = []
+    cells = nb.cells
+    if not cells or cells[0].cell_type != "markdown" or not cells[0].source.lstrip().startswith("# "):
+        problems.append(Problem(str(path), 0, "the first cell must be markdown starting with '# Title'"))
+    else:
+        text = cells[0].source.lower()
+        for part in HEADER_PARTS:
+            if part not in text:
+                problems.append(Problem(str(path), 0, f"the header cell must say '{part.title()}'"))
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1 or cells[tagged[0]].cell_type != "code":
+        problems.append(Problem(str(path), None, "exactly one code cell must be tagged 'parameters'"))
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(Problem(str(path), index, "has outputs or an execution count (strip them)"))
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel != "python3":
+        problems.append(Problem(str(path), None, f"kernelspec name must be 'python3', got {kernel!r}"))
+    return problems
+
+
+def course_problems(every: Iterable[Assignment]) -> list[Problem]:
+    """All checks over the course, including grade_ids unique across assignments."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for assignment in every:
+        path = assignment.notebook.relative_to(assignment.root)
+        nb, read = read_notebook(assignment.notebook)
+        problems += [Problem(str(path), p.cell, p.message) for p in read]
+        if nb is None:
+            continue
+        problems += nbgrader_problems(path, nb)
+        problems += header_problems(path, nb)
+        graded = 0
+        for index, cell in enumerate(nb.cells):
+            meta = cell.get("metadata", {}).get("nbgrader") or {}
+            grade_id = meta.get("grade_id")
+            if meta.get("grade"):
+                graded += 1
+            if isinstance(grade_id, str):
+                if seen.setdefault(grade_id, str(path)) != str(path):
+                    problems.append(Problem(str(path), index,
+                                            f"grade_id {grade_id!r} already used in {seen[grade_id]}"))
+        needed = MIN_GRADED[assignment.section]
+        if graded < needed:
+            problems.append(Problem(str(path), None,
+                                    f"{assignment.section} need at least {needed} graded cells, found {graded}"))
+    return problems

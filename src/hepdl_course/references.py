@@ -1,0 +1,112 @@
+"""Stored reference runs of the deterministic notebooks, for pytest-notebook regression tests.
+
+A reference is the source notebook with the ci tier's parameters injected, executed by
+pytest-notebook itself, stored with its outputs in ``tests/reference/<name>.ipynb``. The test
+re-executes it and diffs the outputs; a change in what a notebook prints or shows is then a
+visible, reviewed change (regenerate with ``python -m hepdl_course references NAME``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from pytest_notebook.nb_regression import NBRegressionError, NBRegressionFixture
+
+from hepdl_course.course import Assignment
+from hepdl_course.nbgrader_course import IGNORED
+
+__all__ = ["DIFF_IGNORE", "DIFF_REPLACE", "check", "parameterised", "reference_path", "source_drift"]
+
+# Pixels, metadata and tracebacks are not compared; text outputs and their presence are.
+DIFF_IGNORE = (
+    "/metadata",
+    "/cells/*/metadata",
+    "/cells/*/execution_count",
+    "/cells/*/outputs/*/traceback",
+    "/cells/*/outputs/*/data/image/png",
+    "/cells/*/outputs/*/data/image/svg+xml",
+    "/cells/*/outputs/*/execution_count",
+)
+# Run-to-run noise in text: timings, memory addresses, TensorFlow's timestamped log lines.
+DIFF_REPLACE = (
+    ("/cells/*/outputs", r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*", "TIMESTAMP"),
+    ("/cells/*/outputs", r"\b\d+(\.\d+)?\s?(ms|us|µs|s)(/step|/sample)?\b", "TIME"),
+    ("/cells/*/outputs", r"0x[0-9a-f]{6,}", "0xADDRESS"),
+)
+
+
+def reference_path(assignment: Assignment) -> Path:
+    return assignment.root / "tests" / "reference" / f"{assignment.name}.ipynb"
+
+
+def parameterised(assignment: Assignment) -> nbformat.NotebookNode:
+    """The source notebook with the ci parameters injected (what the reference executes)."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    params = {**assignment.tier_parameters("ci"), "RESULTS_PATH": "results.json"}
+    nb = parameterize_notebook(load_notebook_node(str(assignment.notebook)), params)
+    for cell in nb.cells:  # papermill's bookkeeping is not part of the notebook's meaning
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("papermill", None)
+    return nb
+
+
+def source_drift(assignment: Assignment) -> list[int]:
+    """Indices of cells whose source differs between the reference and the current source."""
+    stored = nbformat.read(reference_path(assignment), as_version=4)
+    fresh = parameterised(assignment)
+    if len(stored.cells) != len(fresh.cells):
+        return list(range(max(len(stored.cells), len(fresh.cells))))
+    return [i for i, (a, b) in enumerate(zip(stored.cells, fresh.cells)) if a.source != b.source]
+
+
+def _fixture(work: Path, regen: bool):
+    return NBRegressionFixture(
+        exec_cwd=str(work),
+        exec_timeout=600,
+        diff_ignore=DIFF_IGNORE,
+        diff_replace=DIFF_REPLACE,
+        force_regen=regen,
+    )
+
+
+def check(assignment: Assignment, data_dir: Path, *, regen: bool = False):
+    """Execute the reference in a scratch copy of the assignment and diff (or regenerate) it.
+
+    Raises the cell's error if the notebook fails, and ``NBRegressionError`` with the diff if
+    its outputs changed (unless ``regen``, which writes the new outputs instead).
+    """
+    path = reference_path(assignment)
+    if regen:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(parameterised(assignment), path)
+    elif not path.exists():
+        raise FileNotFoundError(
+            f"no reference run {path}; create it with: python -m hepdl_course references {assignment.name}")
+    # The kernel inherits this process's environment: point it at the data, and keep
+    # TensorFlow's C++ start-up log lines (which depend on the machine) out of the outputs.
+    settings = {"HEPDL_DATA_DIR": str(Path(data_dir).resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    previous = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        with tempfile.TemporaryDirectory(prefix="hepdl-ref-") as tmp:
+            work = Path(tmp) / assignment.name
+            shutil.copytree(assignment.source_dir, work, ignore=shutil.ignore_patterns(*IGNORED))
+            try:
+                return _fixture(work, regen).check(str(path))
+            except NBRegressionError as err:
+                if regen and "regenerating file" in str(err):
+                    return None  # pytest-notebook's way of saying it wrote the new reference
+                raise
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

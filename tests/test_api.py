@@ -1,0 +1,67 @@
+"""The public names of hepdl are pinned: a change here is a change for every notebook."""
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "hepdl": ["io", "results", "seeding", "style", "__version__"],
+    "hepdl.common.io": ["DataFileError", "open_h5", "read_attrs", "read_h5", "write_h5"],
+    "hepdl.common.results": ["ENV_VAR", "load", "record", "results_path"],
+    "hepdl.common.seeding": ["generator", "seed_everything", "spawn"],
+    "hepdl.common.style": ["use"],
+    "hepdl.common.callbacks": ["TimeBudget"],
+    "hepdl.common.registry": ["DatasetSpec"],
+    "hepdl.warmup": ["DATASETS", "simulate"],
+    "hepdl.datasets": ["ENV_VAR", "REGISTRY", "ROOMS", "SIZES", "DatasetSpec", "build", "data_root",
+                       "load", "path", "rebuild_command"],
+    "hepdl.warmup.simulate": ["BarrelConfig", "ShowerConfig", "config_dict", "curvature_radius_mm",
+                              "hit_phi", "simulate_barrel_events", "simulate_showers"],
+    "hepdl.common.physics": ["curvature_radius_mm"],
+    "hepdl.tracking": ["DATASETS", "TRACKML_CSV_EVENTS", "baselines", "formats", "helix", "ramp",
+                       "read_ramp_csv", "read_trackml_event", "scores", "trackml"],
+    "hepdl.tracking.ramp": ["RampConfig", "config_dict", "n_phi_cells", "simulate_ramp_events"],
+    "hepdl.tracking.trackml": ["ORDER_PROPOSAL", "TrackMLConfig", "config_dict", "hit_weights",
+                               "order_weight_matrix", "simulate_trackml_events"],
+    "hepdl.tracking.helix": ["curvature_radius_mm", "highland_theta0", "next_crossing"],
+    "hepdl.tracking.formats": ["RAMP_HITS_COLUMNS", "RAMP_PARTICLES_COLUMNS", "TRACKML_COLUMNS",
+                               "TRACKML_LAYERS", "TrackingFormatError", "event_prefix",
+                               "read_ramp_csv", "read_trackml_event", "select_event",
+                               "write_ramp_csv", "write_trackml_csv"],
+    "hepdl.tracking.scores": ["ramp_event_scores", "ramp_score", "trackml_score"],
+    "hepdl.tracking.baselines": ["each_hit_alone", "one_cluster", "road_following"],
+    "hepdl.driftchamber": ["DATASETS", "dedx", "encodings", "events_csv", "features", "geometry",
+                           "kinematics", "simulate"],
+    "hepdl.driftchamber.kinematics": ["PDG_ID", "boost", "invariant_mass", "mass_gev",
+                                      "phase_space_pipimumu", "psi2s_to_pipi_jpsi",
+                                      "sample_cos_theta_transverse", "sample_pipi_mass",
+                                      "two_body_momentum"],
+    "hepdl.driftchamber.geometry": ["ChamberGeometry", "N_LAYERS", "N_WIRES", "load_geometry",
+                                    "nearest_wire"],
+    "hepdl.driftchamber.dedx": ["GasConfig", "lognormal_fluctuation", "relative_dedx",
+                                "restricted_dedx"],
+    "hepdl.driftchamber.simulate": ["DriftChamberConfig", "EVENT_TYPES", "config_dict",
+                                    "curvature_radius_mm", "simulate_events"],
+    "hepdl.driftchamber.events_csv": ["CSV_COLUMNS", "read_event_csv", "write_event_csv"],
+    "hepdl.driftchamber.encodings": ["DEFAULT_N_PHI", "ENCODINGS", "encode", "encode_file",
+                                     "fit_normalisation", "normalise"],
+    "hepdl.driftchamber.features": ["N_TRACKS", "event_features", "track_features"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names(module):
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name} is in __all__ but missing"
+
+
+def test_importing_hepdl_does_not_import_keras():
+    import subprocess
+    import sys
+
+    code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber; "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,130 @@
+"""The release / check / grading tooling on a one-assignment course built in a temp folder."""
+
+import json
+import shutil
+
+import nbformat
+import pytest
+from minicourse import demo_notebook, grader, make_minicourse
+
+from hepdl_course import checks, course, release
+
+
+@pytest.fixture
+def mini(tmp_path):
+    return make_minicourse(tmp_path / "course")
+
+
+def _problems(root):
+    return [str(p) for p in checks.course_problems(course.assignments(root))]
+
+
+def test_clean_course_has_no_problems(mini):
+    assert _problems(mini) == []
+
+
+def _break(mini, mutate):
+    nb = demo_notebook()
+    mutate(nb)
+    nbformat.write(nb, mini / "solutions" / "demo" / "demo.ipynb")
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda nb: nb.cells[2].metadata["nbgrader"].pop("grade_id"), "cell 2: nbgrader metadata lacks ['grade_id']"),
+    (lambda nb: nb.cells[2].metadata["nbgrader"].update(schema_version=2), "cell 2: nbgrader schema_version must be 3, got 2 (demo_triangle)"),
+    (lambda nb: nb.cells[3].metadata["nbgrader"].pop("points"), "cell 3: graded cell needs positive 'points', got None (demo_triangle_tests)"),
+    (lambda nb: nb.cells[3].metadata["nbgrader"].update(points=0), "cell 3: graded cell needs positive 'points', got 0"),
+    (lambda nb: nb.cells[2].metadata.pop("nbgrader"), "cell 2: has solution or hidden-test markers but no nbgrader metadata"),
+    (lambda nb: nb.cells[3].metadata.update(grader("demo_triangle", solution=False, grade=True, points=1)), "cell 3: grade_id 'demo_triangle' already used"),
+    (lambda nb: setattr(nb.cells[2], "source", nb.cells[2].source.replace("### END SOLUTION", "")), "cell 2: answer cell lacks"),
+    (lambda nb: nb.cells[2].metadata["nbgrader"].update(grade="yes"), "cell 2: nbgrader 'grade' must be true or false"),
+])
+def test_malformed_metadata_is_named_by_notebook_and_cell(mini, mutate, expected):
+    _break(mini, mutate)
+    problems = _problems(mini)
+    assert any(expected in p and p.startswith("solutions/demo/demo.ipynb") for p in problems), problems
+    with pytest.raises(release.ReleaseError, match="release stopped") as info:
+        release.release(course.assignments(mini))
+    assert "demo.ipynb" in str(info.value)
+    assert not (mini / "lessons" / "demo").exists(), "a failed release must write nothing"
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda nb: nb.cells.pop(0), "the first cell must be markdown starting with '# Title'"),
+    (lambda nb: setattr(nb.cells[0], "source", "# Demo\nno header parts"), "must say 'Budget'"),
+    (lambda nb: nb.cells[1].metadata.update(tags=[]), "exactly one code cell must be tagged 'parameters'"),
+    (lambda nb: nb.cells[4].update(execution_count=3), "cell 4: has outputs or an execution count"),
+    (lambda nb: nb.metadata.kernelspec.update(name="python2"), "kernelspec name must be 'python3'"),
+])
+def test_convention_checks(mini, mutate, expected):
+    _break(mini, mutate)
+    assert any(expected in p for p in _problems(mini)), _problems(mini)
+
+
+def test_invalid_json_is_a_problem_not_a_crash(mini):
+    (mini / "solutions" / "demo" / "demo.ipynb").write_text("{ not json")
+    assert any("not a valid notebook file" in p for p in _problems(mini))
+
+
+def test_bad_assignment_toml_is_explained(mini):
+    toml = mini / "solutions" / "demo" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('section = "lessons"', 'section = "talks"'))
+    with pytest.raises(course.AssignmentError, match=r"assignment.toml: section must be one of"):
+        course.assignments(mini)
+
+
+def test_release_strips_solutions_hidden_tests_and_outputs(mini):
+    written = release.release(course.assignments(mini))
+    assert written == [mini / "lessons" / "demo"]
+    student = (mini / "lessons" / "demo" / "demo.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in student and "n * (n + 1)" not in student
+    assert "raise NotImplementedError()" in student
+    assert "BEGIN HIDDEN TESTS" not in student and "triangle(4)" not in student
+    assert 'triangle(1) == 1' in student  # visible tests stay
+    assert not (mini / "lessons" / "demo" / "assignment.toml").exists()
+    nb = json.loads(student)
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_drift_is_detected(mini, tmp_path):
+    every = course.assignments(mini)
+    release.release(every)
+    fresh = tmp_path / "fresh"
+    release.generate(every, fresh)
+    assert release.differences(every, fresh) == []
+    student = mini / "lessons" / "demo" / "demo.ipynb"
+    student.write_text(student.read_text().replace("Sum of 1..n", "Sum of 1..n, edited by hand"))
+    assert any("differs from solutions/demo" in d for d in release.differences(every, fresh))
+    shutil.rmtree(mini / "lessons" / "demo")
+    assert any("is missing" in d for d in release.differences(every, fresh))
+
+
+def test_release_prunes_folders_without_source(mini):
+    (mini / "lessons" / "old_lesson").mkdir(parents=True)
+    release.release(course.assignments(mini))
+    assert not (mini / "lessons" / "old_lesson").exists()
+
+
+@pytest.mark.grading
+def test_grading_roundtrip_on_the_minicourse(mini, tmp_path):
+    from hepdl_course.grading import csv_rows, roundtrip
+
+    grades, export = roundtrip(course.assignments(mini), tmp_path / "grading", data_dir=mini / "datasets")
+    scores = {g.student: (g.score, g.max_score) for g in grades}
+    assert scores == {"solution": (2.0, 2.0), "untouched": (0.0, 2.0)}
+    assert all(g.feedback is not None and g.feedback.stat().st_size > 0 for g in grades)
+    rows = csv_rows(export)
+    assert {(r["student_id"], float(r["score"])) for r in rows} == {("solution", 2.0), ("untouched", 0.0)}
+
+
+def test_execute_records_results_and_reports_errors(mini, tmp_path):
+    from hepdl_course.execute import band_failures, execute
+
+    demo = course.find("demo", mini)
+    run = execute(demo, "ci", tmp_path / "run", data_dir=mini / "datasets")
+    assert run.error is None and run.results == {"total": 6}
+    assert band_failures(demo, run.results) == []
+    assert band_failures(demo, {"total": 10}) == ["demo: total = 10 outside [5.5, 6.5]"]
+    assert band_failures(demo, {}) == ["demo: result 'total' was not recorded"]
+    broken = run = execute(demo, "ci", tmp_path / "run2", parameters={"N": "'text'"})
+    assert broken.error is not None and "TypeError" in broken.error

@@ -1,0 +1,99 @@
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hepdl import datasets
+from hepdl.common.io import DataFileError, read_attrs
+
+
+def _digest(path):
+    from hepdl.common.io import read_h5
+
+    data = read_h5(path)
+    h = hashlib.sha256()
+
+    def walk(tree, prefix=""):
+        for key in sorted(tree):
+            if isinstance(tree[key], dict):
+                walk(tree[key], prefix + key + "/")
+            else:
+                h.update((prefix + key).encode())
+                h.update(np.ascontiguousarray(tree[key]).tobytes())
+
+    walk(data)
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+def test_build_is_deterministic_idempotent_and_recorded(tmp_path, name):
+    path, built = datasets.build(name, "ci", tmp_path / "a")
+    assert built and path == tmp_path / "a" / name / "ci" / f"{name}.h5"
+    again, built_again = datasets.build(name, "ci", tmp_path / "a")
+    assert again == path and not built_again
+    other, _ = datasets.build(name, "ci", tmp_path / "b")
+    assert _digest(path) == _digest(other)
+    reseeded, _ = datasets.build(name, "ci", tmp_path / "c", seed=1)
+    assert _digest(path) != _digest(reseeded)
+    attrs = read_attrs(path)
+    assert attrs["generator"] == name and attrs["size"] == "ci"
+    assert attrs["n"] == datasets.REGISTRY[name].sizes["ci"]
+    assert isinstance(attrs["config"], dict)
+
+
+def test_stale_file_is_rebuilt(tmp_path):
+    path, _ = datasets.build("warmup_showers", "ci", tmp_path, seed=1)
+    _, rebuilt = datasets.build("warmup_showers", "ci", tmp_path)  # default seed differs
+    assert rebuilt
+    path.write_bytes(b"garbage")
+    _, rebuilt = datasets.build("warmup_showers", "ci", tmp_path)
+    assert rebuilt
+
+
+def test_load_of_missing_data_quotes_the_build_command(tmp_path):
+    with pytest.raises(DataFileError,
+                       match=r"python -m hepdl.datasets build --size ci warmup_hits"):
+        datasets.load("warmup_hits", "ci", tmp_path)
+
+
+def test_unknown_names_and_sizes_are_explained(tmp_path):
+    with pytest.raises(KeyError, match="unknown data set 'nope'; known: .*warmup_hits"):
+        datasets.path("nope")
+    with pytest.raises(ValueError, match=r"size must be one of \('ci', 'student', 'full'\)"):
+        datasets.path("warmup_hits", "huge", tmp_path)
+
+
+def test_data_root_search_order(tmp_path, monkeypatch):
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    (tmp_path / "datasets").mkdir()
+    deep = tmp_path / "lessons" / "x"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert datasets.data_root() == tmp_path / "datasets"
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "elsewhere"))
+    assert datasets.data_root() == tmp_path / "elsewhere"
+    assert datasets.data_root(tmp_path / "given") == tmp_path / "given"
+
+
+def test_command_line_builds_lists_and_rejects(tmp_path):
+    run = [sys.executable, "-m", "hepdl.datasets"]
+    out = subprocess.run(run + ["build", "--size", "ci", "--root", str(tmp_path), "warmup_hits"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "built" in out and (tmp_path / "warmup_hits" / "ci" / "warmup_hits.h5").exists()
+    out = subprocess.run(run + ["build", "--size", "ci", "--root", str(tmp_path), "warmup_hits"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "up to date" in out
+    listing = subprocess.run(run + ["list"], capture_output=True, text=True, check=True).stdout
+    assert all(name in listing for name in datasets.REGISTRY)
+    bad = subprocess.run(run + ["build", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown data set(s) nope" in bad.stderr
+
+
+def test_every_data_set_has_a_card(root):
+    for name in datasets.REGISTRY:
+        card = root / "datasets" / name / "README.md"
+        assert card.is_file(), f"missing data set card {card}"
+        text = card.read_text()
+        assert datasets.rebuild_command(name, "student") in text
