@@ -4,6 +4,8 @@
 #   make bench   time and memory of every notebook at the ci tier
 #   make release regenerate preexercises/ and lessons/ from solutions/
 #   make data    build every data set at SIZE (ci, student or full)
+# Grading (docs/instructor-guide.md), in a course directory outside the repository:
+#   make course-init | release-course | collect | autograde | formgrader | feedback | grades
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -15,7 +17,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test bench release data check clean-data
+.PHONY: install lab test bench release data check clean-data \
+        course-init release-course collect autograde formgrader feedback grades
 
 install: $(VENV)/.installed
 
@@ -58,3 +61,51 @@ bench: install
 
 clean-data:
 	find datasets -mindepth 2 -maxdepth 2 -type d \( -name ci -o -name student -o -name full \) -exec rm -rf {} +
+
+# --- grading a school (docs/instructor-guide.md) ---------------------------------------------
+COURSE_DIR ?= $(HOME)/hepdl-grading
+ASSIGNMENT ?=
+DB_URL ?=
+EXCHANGE ?=
+LATE_PENALTY ?=
+DUEDATE ?=
+FORCE ?=
+NO_EXCHANGE ?=
+FROM ?=
+FORMGRADER_PORT ?= 8889
+INIT_ARGS ?=
+RELEASE_ARGS ?=
+COLLECT_ARGS ?=
+AUTOGRADE_ARGS ?=
+FEEDBACK_ARGS ?=
+GRADES_ARGS ?=
+FORMGRADER_ARGS ?=
+COURSE := $(PY) -m hepdl_course
+need_assignment = @test -n "$(ASSIGNMENT)" || { echo 'name the assignment: ASSIGNMENT=pre1_numpy'; exit 2; }
+
+course-init: install
+	$(COURSE) init "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(DB_URL),--db-url "$(DB_URL)") \
+	  $(if $(EXCHANGE),--exchange "$(EXCHANGE)") $(if $(LATE_PENALTY),--late-penalty $(LATE_PENALTY)) $(INIT_ARGS)
+
+release-course: install
+	$(need_assignment)
+	$(COURSE) release-course "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(DUEDATE),--duedate "$(DUEDATE)") \
+	  $(if $(FORCE),--force) $(if $(NO_EXCHANGE),--no-exchange) $(RELEASE_ARGS)
+
+collect: install
+	$(need_assignment)
+	$(COURSE) collect "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(FROM),--from "$(FROM)") $(COLLECT_ARGS)
+
+autograde: install
+	$(need_assignment)
+	$(COURSE) autograde "$(COURSE_DIR)" $(ASSIGNMENT) $(AUTOGRADE_ARGS)
+
+formgrader: install
+	$(COURSE) formgrader "$(COURSE_DIR)" --port $(FORMGRADER_PORT) $(FORMGRADER_ARGS)
+
+feedback: install
+	$(need_assignment)
+	$(COURSE) feedback "$(COURSE_DIR)" $(ASSIGNMENT) $(FEEDBACK_ARGS)
+
+grades: install
+	$(COURSE) grades "$(COURSE_DIR)" $(GRADES_ARGS)

@@ -106,7 +106,202 @@ def cmd_lab(args) -> int:
                    token=args.token)
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- instructor commands: a course directory outside the repository (hepdl_course.instructor) ---
+
+def _instructor(run) -> int:
+    from hepdl_course.instructor import InstructorError
+    from hepdl_course.nbgrader_course import NbgraderError
+
+    try:
+        return run()
+    except (InstructorError, NbgraderError) as err:
+        print(f"hepdl-course: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_init(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        course_dir = instructor.init_course(
+            args.course_dir, args.names, repo=args.repo, course_id=args.course_id,
+            db_url=args.db_url, exchange=args.exchange, timeout=args.timeout,
+            late_penalty=args.late_penalty, student_timeout=args.student_timeout,
+            max_output_chars=args.max_output_chars)
+        settings = instructor.load_settings(course_dir)
+        print(f"course directory {course_dir}")
+        print(f"  gradebook  {settings.db(course_dir)}")
+        print(f"  exchange   {settings.exchange_dir(course_dir)}")
+        print(f"  sources    {', '.join(sorted(p.name for p in (course_dir / 'source').iterdir()))}")
+        print(f"  per-cell timeout {settings.timeout} s, per-student {settings.student_timeout} s, "
+              f"late penalty {settings.late_penalty!r}")
+        return 0
+    return _instructor(run)
+
+
+def cmd_release_course(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        for folder in instructor.release_course(args.course_dir, args.names, duedate=args.duedate,
+                                                force=args.force, exchange=not args.no_exchange):
+            where = "" if args.no_exchange else " and released to the exchange"
+            print(f"generated {folder}{where}")
+        return 0
+    return _instructor(run)
+
+
+def cmd_collect(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        records = instructor.collect(args.course_dir, args.assignment, from_dir=args.from_dir,
+                                     before_duedate=args.before_duedate)
+        for r in records:
+            print(f"{r.student:24s} {r.status:12s} {r.timestamp or '':28s} {'LATE' if r.late else ''}")
+        print(f"{len(records)} submission(s) of {args.assignment}")
+        return 0
+    return _instructor(run)
+
+
+def cmd_autograde(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        print(f"{'student':24s} {'status':19s} {'score':>9s}  notes")
+        results = instructor.autograde(
+            args.course_dir, args.assignment, students=args.student, force=args.force,
+            student_timeout=args.student_timeout, data_dir=args.data_dir, echo=print)
+        failed = [r for r in results if r.status == "failed"]
+        manual = [r for r in results if r.status == "needs manual grade"]
+        print(f"{len(results)} student(s): {len(results) - len(failed) - len(manual)} graded, "
+              f"{len(manual)} need a manual grade, {len(failed)} failed; report in "
+              f"{instructor._course_dir(args.course_dir) / instructor.REPORTS}")
+        return 1 if failed else 0
+    return _instructor(run)
+
+
+def cmd_feedback(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        results = instructor.feedback(args.course_dir, args.assignment, release=not args.no_release,
+                                      students=args.student)
+        for r in results:
+            where = ("released to the exchange" if r.released else
+                     "not released (not submitted through the exchange, or --no-release)")
+            html = ", ".join(str(p) for p in r.html)
+            print(f"{r.student:24s} {html + '; ' + where if html else 'NO FEEDBACK (not graded)'}")
+        return 1 if any(not r.html for r in results) else 0
+    return _instructor(run)
+
+
+def cmd_grades(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        path = instructor.export_grades(args.course_dir, args.to)
+        print(f"grades exported to {path}")
+        return 0
+    return _instructor(run)
+
+
+def cmd_formgrader(args) -> int:
+    import os
+
+    from hepdl_course import instructor
+    from hepdl_course.nbgrader_course import nbgrader_env
+
+    def run():
+        cmd = instructor.formgrader_command(args.course_dir, port=args.port,
+                                            open_browser=not args.no_browser, token=args.token)
+        print(f"Starting the formgrader on http://127.0.0.1:{args.port}/formgrader "
+              "(the URL with its token follows)", flush=True)
+        os.chdir(instructor._course_dir(args.course_dir))
+        os.execve(cmd[0], cmd, nbgrader_env())
+        return 0  # not reached
+    return _instructor(run)
+
+
+def cmd_student_config(args) -> int:
+    from hepdl_course import instructor
+
+    def run():
+        text = instructor.student_config(args.course_dir)
+        if args.write:
+            Path(args.write).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.write).write_text(text)
+            print(f"wrote {args.write}")
+        else:
+            print(text, end="")
+        return 0
+    return _instructor(run)
+
+
+def _add_instructor_parsers(sub) -> None:
+    p = sub.add_parser("init", help="create or update a course directory outside the repository")
+    p.add_argument("course_dir")
+    p.add_argument("names", nargs="*", help="assignments to copy into source/ (default: all)")
+    p.add_argument("--db-url", default=None,
+                   help="gradebook database URL (default: SQLite COURSE_DIR/gradebook.db)")
+    p.add_argument("--exchange", default=None, help="nbgrader exchange folder (default: COURSE_DIR/exchange)")
+    p.add_argument("--course-id", default=None, help="nbgrader course id (default: hepdl)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: 600)")
+    p.add_argument("--student-timeout", type=int, default=None,
+                   help="seconds per student, all cells (default: 3600)")
+    p.add_argument("--late-penalty", choices=["none", "zero"], default=None,
+                   help="nbgrader's late submission penalty (default: none)")
+    p.add_argument("--max-output-chars", type=int, default=None,
+                   help="longest output kept in graded notebooks (default: 100000)")
+    p.add_argument("--repo", default=None, help="the course repository (default: this checkout)")
+    p.set_defaults(func=cmd_init)
+    p = sub.add_parser("release-course", help="generate assignments and release them to the exchange")
+    p.add_argument("course_dir")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--duedate", default=None, help='e.g. "2026-07-03 18:00:00 UTC"')
+    p.add_argument("--force", action="store_true", help="release again an assignment released before")
+    p.add_argument("--no-exchange", action="store_true", help="only generate release/ (no hub)")
+    p.set_defaults(func=cmd_release_course)
+    p = sub.add_parser("collect", help="collect submissions from the exchange or a folder")
+    p.add_argument("course_dir")
+    p.add_argument("assignment")
+    p.add_argument("--from", dest="from_dir", default=None,
+                   help="import FOLDER/STUDENT/ASSIGNMENT/*.ipynb instead of the exchange")
+    p.add_argument("--before-duedate", action="store_true",
+                   help="each student's last submission before the due date (exchange only)")
+    p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("autograde", help="grade every collected submission, one student at a time")
+    p.add_argument("course_dir")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="grade again submissions graded before")
+    p.add_argument("--student-timeout", type=float, default=None)
+    p.add_argument("--data-dir", default=None, help="the data sets (default: the repository's datasets/)")
+    p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("feedback", help="generate feedback HTML and release it to the exchange")
+    p.add_argument("course_dir")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None)
+    p.add_argument("--no-release", action="store_true", help="only generate COURSE_DIR/feedback/")
+    p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("grades", help="export the grades to CSV")
+    p.add_argument("course_dir")
+    p.add_argument("--to", default=None, help="CSV file (default: COURSE_DIR/grades.csv)")
+    p.set_defaults(func=cmd_grades)
+    p = sub.add_parser("formgrader", help="serve nbgrader's formgrader for manual grading")
+    p.add_argument("course_dir")
+    p.add_argument("--port", type=int, default=8889)
+    p.add_argument("--no-browser", action="store_true")
+    p.add_argument("--token", default=None)
+    p.set_defaults(func=cmd_formgrader)
+    p = sub.add_parser("student-config", help="the nbgrader_config.py for the students' servers")
+    p.add_argument("course_dir")
+    p.add_argument("--write", default=None, help="write it to this file instead of printing it")
+    p.set_defaults(func=cmd_student_config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``hepdl-course`` (``python -m hepdl_course``): every subcommand."""
     parser = argparse.ArgumentParser(prog="hepdl-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the assignments").set_defaults(func=cmd_list)
@@ -136,7 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-browser", action="store_true")
     p.add_argument("--token", default=None, help="fixed access token (default: a random one)")
     p.set_defaults(func=cmd_lab)
-    args = parser.parse_args(argv)
+    _add_instructor_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (course.AssignmentError, KeyError, FileNotFoundError) as err:
