@@ -658,3 +658,30 @@ def test_the_real_pre1_numpy_through_the_commands(tmp_path, ci_data):
     for student in report:
         assert (course / "feedback" / student / "pre1_numpy" / "pre1_numpy.html").is_file()
     assert not list((ROOT / "solutions").rglob("results.json"))
+
+
+def test_running_nbgrader_in_process_keeps_the_callers_log_streams_open(tmp_path):
+    """traitlets' logging set-up closes every handler of the process; absl's (Keras's) handler
+    then closes its stream. That stream was pytest's capture file and the whole session died."""
+    import io
+    import logging
+
+    from hepdl_course.instructor import _nbgrader
+
+    class ClosesItsStream(logging.StreamHandler):      # what absl's handler does on close()
+        def close(self):
+            self.stream.close()
+            super().close()
+
+    stream = io.StringIO()
+    handler = ClosesItsStream(stream)
+    logger = logging.getLogger("hepdl-test-caller")
+    logger.addHandler(handler)
+    try:
+        run = _nbgrader(tmp_path, ["--version"])
+        assert not stream.closed, "nbgrader's logging set-up closed the caller's log stream"
+        logger.warning("still logging")
+        assert "still logging" in stream.getvalue()
+    finally:
+        logger.removeHandler(handler)
+    assert run.returncode == 0, run.stderr

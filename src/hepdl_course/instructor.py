@@ -213,6 +213,25 @@ class _Run:
     stdout: str = ""
 
 
+@contextlib.contextmanager
+def _callers_logging_kept():
+    """Keep this process's logging handlers open while a traitlets application configures its own.
+
+    traitlets configures logging with ``logging.config.dictConfig``, which closes every handler
+    of the process first. absl's handler (imported with Keras) then closes its stream, which is
+    whatever ``sys.stderr`` was when Keras was imported: under pytest, its capture file, whose
+    loss ended the whole test session. Only the registry of named handlers is cleared here.
+    """
+    import logging.config
+
+    saved = logging.config._clearExistingHandlers
+    logging.config._clearExistingHandlers = logging._handlers.clear
+    try:
+        yield
+    finally:
+        logging.config._clearExistingHandlers = saved
+
+
 def _nbgrader(course_dir: Path, *commands: list[str], keep_going: bool = False) -> _Run:
     """Run nbgrader command lines in ``course_dir``, in this process, output captured.
 
@@ -231,8 +250,9 @@ def _nbgrader(course_dir: Path, *commands: list[str], keep_going: bool = False) 
     saved_path = os.environ.get("PATH", "")
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + saved_path   # alembic
     try:
-        with contextlib.chdir(course_dir), contextlib.redirect_stderr(buffer), \
-                contextlib.redirect_stdout(buffer), warnings.catch_warnings():
+        with contextlib.chdir(course_dir), _callers_logging_kept(), \
+                contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(buffer), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for args in commands:
                 print(f"=== nbgrader {' '.join(args)}", file=buffer)
