@@ -4,6 +4,7 @@
 #   make bench   time and memory of every notebook at the ci tier
 #   make release regenerate preexercises/ and lessons/ from solutions/
 #   make data    build every data set at SIZE (ci, student or full)
+#   make hub     the school's GitHub-authenticated JupyterHub on this machine (deploy/README.md)
 # Grading (docs/instructor-guide.md), in a course directory outside the repository:
 #   make course-init | release-course | collect | autograde | formgrader | feedback | grades
 
@@ -49,7 +50,7 @@ lab: install $(VENV)/.released
 	$(PY) -m hepdl.datasets build --size student
 	$(PY) -m hepdl_course lab --port $(PORT) $(LAB_ARGS)
 
-test: install
+test: install hub-deps
 	$(PY) -m hepdl.datasets build --size ci
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
@@ -109,3 +110,5 @@ feedback: install
 
 grades: install
 	$(COURSE) grades "$(COURSE_DIR)" $(GRADES_ARGS)
+
+include deploy/hub.mk

@@ -29,7 +29,7 @@ PUBLIC = {
                                "read_ramp_csv", "read_trackml_event", "select_event",
                                "write_ramp_csv", "write_trackml_csv"],
     "hepdl.tracking.scores": ["ramp_event_scores", "ramp_score", "trackml_score"],
-    "hepdl.tracking.baselines": ["each_hit_alone", "one_cluster", "road_following"],
+    "hepdl.tracking.baselines": ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"],
     "hepdl.driftchamber": ["DATASETS", "dedx", "encodings", "events_csv", "features", "geometry",
                            "kinematics", "simulate"],
     "hepdl.driftchamber.kinematics": ["PDG_ID", "boost", "invariant_mass", "mass_gev",
@@ -46,6 +46,18 @@ PUBLIC = {
     "hepdl.driftchamber.encodings": ["DEFAULT_N_PHI", "ENCODINGS", "encode", "encode_file",
                                      "fit_normalisation", "normalise"],
     "hepdl.driftchamber.features": ["N_TRACKS", "event_features", "track_features"],
+    "hepdl.tracking.clusterer": ["Clusterer", "HIT_COLUMNS", "N_LAYERS", "as_array", "assign_hits",
+                                 "build_model", "correct_hits", "phi_bin", "seed_images",
+                                 "seed_targets"],
+    "hepdl.tracking.approaches": ["RelativeClusterer", "conformal", "hough_accumulator",
+                                  "hough_clusterer", "hough_kappa", "nearest_other_hit",
+                                  "relative_bins", "relative_images"],
+    "hepdl.driftchamber.models": ["CircularPad", "build_cnn", "build_cnn_lstm", "build_dense",
+                                  "loss_for"],
+    "hepdl.driftchamber.tracks": ["AXIAL", "N_CHANNELS", "N_LAYERS", "N_TRACKS", "Q_SCALE_ADC",
+                                  "R_SCALE_MM", "SPECIES", "curvature_sign", "end_points",
+                                  "network_inputs", "reference_angle", "rotate_xy",
+                                  "track_sequences", "track_targets"],
 }
 
 
@@ -61,7 +73,8 @@ def test_importing_hepdl_does_not_import_keras():
     import subprocess
     import sys
 
-    code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber; "
+    code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
+            "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.driftchamber.tracks; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 from hepdl.common.callbacks import TimeBudget  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["each_hit_alone", "one_cluster", "road_following"]
+__all__ = ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"]
 
 _TWO_PI = 2.0 * np.pi
 
@@ -67,6 +67,17 @@ def _predict_phi(r_a, phi_a, r_b, phi_b, n_on_track, r_next):
     return np.where(use_circle, circle, phi_b)
 
 
+def hit_arrays(hits):
+    """``event_id``, ``layer`` (int64), ``x``, ``y`` [mm] (float) of a hit table, checked for equal lengths."""
+    event = np.asarray(hits["event_id"]).astype(np.int64)
+    layer = np.asarray(hits["layer"]).astype(np.int64)
+    x, y = np.asarray(hits["x"], dtype=float), np.asarray(hits["y"], dtype=float)
+    if not event.size == layer.size == x.size == y.size:
+        raise ValueError(f"hits columns must have equal lengths, got event_id {event.size}, "
+                         f"layer {layer.size}, x {x.size}, y {y.size}")
+    return event, layer, x, y
+
+
 def road_following(hits: Mapping, *, road_rad: float = 0.05,
                    seed_layers: tuple[int, ...] = (0,)) -> np.ndarray:
     """Cluster RAMP hits by following roads outward from seeds (see the module docstring).
@@ -96,12 +107,7 @@ def road_following(hits: Mapping, *, road_rad: float = 0.05,
     >>> road_following(hits).tolist()
     [0, 0, 0, 3, 3, 3]
     """
-    event = np.asarray(hits["event_id"]).astype(np.int64)
-    layer = np.asarray(hits["layer"]).astype(np.int64)
-    x, y = np.asarray(hits["x"], dtype=float), np.asarray(hits["y"], dtype=float)
-    if not event.size == layer.size == x.size == y.size:
-        raise ValueError(f"hits columns must have equal lengths, got event_id {event.size}, "
-                         f"layer {layer.size}, x {x.size}, y {y.size}")
+    event, layer, x, y = hit_arrays(hits)
     if not road_rad > 0:
         raise ValueError(f"road_rad must be positive [rad], got {road_rad!r}")
     pred = np.full(event.size, -1, dtype=np.int64)

@@ -1,0 +1,320 @@
+"""JupyterHub for a school: GitHub login, nbgrader, released material only (deploy/README.md).
+
+Start it with ``make hub`` (or ``jupyterhub -f deploy/jupyterhub_config.py``). Every setting a
+school changes comes from an environment variable; nothing secret lives in the repository.
+
+=============================  =================================================================
+``GITHUB_CLIENT_ID``           the GitHub OAuth app's client id (read by oauthenticator)
+``GITHUB_CLIENT_SECRET``       its client secret (read by oauthenticator)
+``OAUTH_CALLBACK_URL``         ``https://HOST/hub/oauth_callback``, as registered in the app
+``HEPDL_HUB_ORG``              who may log in: ``org`` or ``org:team``, comma-separated
+``HEPDL_HUB_INSTRUCTORS``      GitHub logins of the instructors (may open the formgrader)
+``HEPDL_HUB_ADMINS``           GitHub logins of the hub's admins
+``HEPDL_HUB_STATE``            folder outside the repository for secrets, database, exchange,
+                               homes (default ``~/.hepdl-hub``, created 0700)
+``HEPDL_HUB_IP`` / ``_PORT``   where the hub listens (default ``127.0.0.1:8000``)
+``HEPDL_HUB_COURSE_ID``        nbgrader course id (default ``hepdl``)
+``HEPDL_HUB_IDLE_TIMEOUT``     seconds before an idle server is stopped (default 3600)
+``HEPDL_HUB_MEM_LIMIT``        memory per student server (default ``2G``)
+``HEPDL_HUB_CPU_LIMIT``        CPUs per student server (default ``1``)
+``HEPDL_HUB_SYSTEM_USERS``     ``1``: one Linux account per student (created on first login)
+                               instead of one shared account (see deploy/README.md)
+``GITHUB_URL``                 GitHub's address (default ``https://github.com``; the tests point
+                               it at a local mock)
+=============================  =================================================================
+
+What students get: on every spawn their home (``STATE/homes/LOGIN`` with the shared account)
+receives any missing file of the released ``lessons/`` and ``preexercises/`` (their own edits are
+kept), and ``HEPDL_DATA_DIR`` points at a copy of the student-size data sets. The published copy
+(``STATE/course``) is made from the repository's released folders only, and is refused if a file
+holds a solution region, a hidden test or a gradebook. Instructors grade in the ``formgrader``
+hub service (``/services/formgrader/``), reachable only by the ``instructors`` group; students'
+servers run with nbgrader's formgrader and create-assignment extensions disabled and locked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent                      # the course's virtual environment
+STATE = Path(os.environ.get("HEPDL_HUB_STATE") or Path.home() / ".hepdl-hub").expanduser().resolve()
+COURSE_ID = os.environ.get("HEPDL_HUB_COURSE_ID", "hepdl")
+RELEASED = ("lessons", "preexercises")
+FORBIDDEN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "gradebook.db")
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+SYSTEM_USERS = os.environ.get("HEPDL_HUB_SYSTEM_USERS", "0") == "1"
+
+
+def _names(var: str) -> set[str]:
+    return {n.strip().lower() for n in os.environ.get(var, "").split(",") if n.strip()}
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _secret_file(path: Path, nbytes: int = 32) -> str:
+    """Read a secret, generating it (owner-only, 0600) on first start."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(nbytes))
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SystemExit(f"{path} is readable by others (mode {mode:o}): run `chmod 600 {path}`")
+    return path.read_text().strip()
+
+
+if REPO in (STATE, *STATE.parents):
+    raise SystemExit(f"HEPDL_HUB_STATE={STATE} is inside the repository {REPO}: secrets and the "
+                     "database must live outside it; choose another folder")
+_private_dir(STATE)
+STATE.chmod(0o711)                      # homes below must stay reachable by system users
+(STATE / "secrets").mkdir(exist_ok=True)
+(STATE / "secrets").chmod(0o700)
+
+
+# --- the released material, published once per change ------------------------------------------
+
+def _check_released(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.name == "gradebook.db":
+            raise SystemExit(f"{path}: a gradebook in released material; remove it")
+        if path.is_file() and path.suffix in (".ipynb", ".py", ".md", ".txt"):
+            text = path.read_text(errors="replace")
+            for marker in FORBIDDEN[:2]:
+                if marker in text:
+                    raise SystemExit(f"{path} holds {marker!r}: it is not a student version. "
+                                     "Regenerate the released folders with `make release`.")
+
+
+def publish_course(repo: Path = REPO, course: Path = STATE / "course") -> Path:
+    """Copy the released notebooks and the student-size data sets into ``course`` (read-only).
+
+    The copy is remade when the repository's released folders or data changed (by mtime).
+    """
+    sources = [repo / name for name in RELEASED]
+    data = sorted(p for p in (repo / "datasets").glob("*/student") if p.is_dir())
+    missing = [str(p) for p in sources if not p.is_dir()]
+    if missing:
+        raise SystemExit(f"no released material at {missing}: run `make release` first")
+    if not data:
+        raise SystemExit("no student-size data sets: run "
+                         "`python -m hepdl.datasets build --size student` first")
+    stamp = json.dumps(sorted(
+        (str(p), p.stat().st_mtime_ns) for root in (*sources, *data) for p in [root, *root.rglob("*")]))
+    stamp_file = course / ".published"
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        return course
+    tmp = course.with_name(course.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for src in sources:
+        shutil.copytree(src, tmp / src.name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        _check_released(tmp / src.name)
+    for src in data:                     # datasets/NAME/student, and the card datasets/NAME/README.md
+        shutil.copytree(src, tmp / "datasets" / src.parent.name / "student")
+        card = src.parent / "README.md"
+        if card.exists():
+            shutil.copy2(card, tmp / "datasets" / src.parent.name / "README.md")
+    for path in [tmp, *tmp.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    if course.exists():
+        for path in [course, *course.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(course)
+    tmp.chmod(0o755)
+    tmp.rename(course)
+    stamp_file.write_text(stamp)
+    stamp_file.chmod(0o444)
+    course.chmod(0o555)
+    return course
+
+
+COURSE = publish_course()
+
+
+# --- nbgrader: exchange, the students' settings, the instructors' course directory --------------
+
+EXCHANGE = STATE / "exchange"
+EXCHANGE.mkdir(exist_ok=True)
+EXCHANGE.chmod(0o1777)                   # everyone submits; nobody removes another's files
+
+COMMON_CONFIG = STATE / "jupyter-common"       # everyone's servers: where the exchange is
+STUDENT_CONFIG = STATE / "jupyter-student"     # students' servers only: instructor tools off
+COMMON_CONFIG.mkdir(exist_ok=True)
+(STUDENT_CONFIG / "labconfig").mkdir(parents=True, exist_ok=True)
+INSTRUCTOR_ONLY = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"]
+QUIET = ["@jupyterlab/apputils-extension:announcements"]       # no news pop-up in class
+(STUDENT_CONFIG / "labconfig" / "page_config.json").write_text(json.dumps(
+    {"disabledExtensions": {name: True for name in INSTRUCTOR_ONLY + QUIET},
+     "lockedExtensions": {name: True for name in INSTRUCTOR_ONLY}}, indent=1))
+(STUDENT_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=1))
+(COMMON_CONFIG / "nbgrader_config.py").write_text(
+    "c = get_config()  # noqa: F821\n"
+    f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+    f"c.Exchange.root = {str(EXCHANGE)!r}\n")
+for path in [COMMON_CONFIG, STUDENT_CONFIG, *COMMON_CONFIG.rglob("*"), *STUDENT_CONFIG.rglob("*")]:
+    path.chmod(0o755 if path.is_dir() else 0o644)
+
+# The formgrader's course directory. `make hub` fills it with `hepdl-course init`; a bare one
+# (settings only) is made here so that the service starts.
+GRADING = _private_dir(STATE / "grading")
+if not (GRADING / "nbgrader_config.py").exists():
+    (GRADING / "source").mkdir(exist_ok=True)
+    (GRADING / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.root = {str(GRADING)!r}\n"
+        f"c.Exchange.root = {str(EXCHANGE)!r}\n")
+
+
+# --- authentication: GitHub, restricted to an organisation or team ------------------------------
+
+ORGS = _names("HEPDL_HUB_ORG")
+INSTRUCTORS = _names("HEPDL_HUB_INSTRUCTORS")
+ADMINS = _names("HEPDL_HUB_ADMINS")
+if not ORGS and not INSTRUCTORS and not ADMINS:
+    raise SystemExit("nobody may log in: set HEPDL_HUB_ORG (a GitHub organisation or org:team) "
+                     "and HEPDL_HUB_INSTRUCTORS (GitHub logins); see deploy/README.md")
+for var in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "OAUTH_CALLBACK_URL"):
+    if not os.environ.get(var):
+        raise SystemExit(f"{var} is not set: register a GitHub OAuth app (deploy/README.md) and "
+                         "export its client id, secret and callback URL")
+
+if SYSTEM_USERS:
+    c.JupyterHub.authenticator_class = "oauthenticator.github.LocalGitHubOAuthenticator"
+    c.LocalGitHubOAuthenticator.create_system_users = True
+else:
+    c.JupyterHub.authenticator_class = "oauthenticator.github.GitHubOAuthenticator"
+c.GitHubOAuthenticator.allowed_organizations = ORGS
+c.GitHubOAuthenticator.allowed_users = INSTRUCTORS | ADMINS
+c.GitHubOAuthenticator.admin_users = ADMINS
+c.GitHubOAuthenticator.scope = ["read:org"]          # to check the organisation membership
+c.GitHubOAuthenticator.enable_auth_state = False
+
+c.JupyterHub.load_groups = {"instructors": {"users": sorted(INSTRUCTORS)}}
+c.JupyterHub.load_roles = [
+    {"name": "instructor", "groups": ["instructors"],
+     "scopes": ["access:services!service=formgrader", "self"]},
+    {"name": "idle-culler", "services": ["idle-culler"],
+     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+]
+
+
+# --- the hub itself: one machine, SQLite, the proxy from npm, secrets outside the repository -----
+
+c.JupyterHub.ip = os.environ.get("HEPDL_HUB_IP", "127.0.0.1")
+c.JupyterHub.port = int(os.environ.get("HEPDL_HUB_PORT", "8000"))
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ.get("HEPDL_HUB_API_PORT", "8081"))
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "secrets" / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+c.JupyterHub.data_files_path = str(Path(sys.prefix) / "share" / "jupyterhub")
+c.ConfigurableHTTPProxy.auth_token = _secret_file(STATE / "secrets" / "proxy_auth_token")
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%s" % os.environ.get("HEPDL_HUB_PROXY_PORT", "8001")
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+_proxy = os.environ.get("HEPDL_HUB_PROXY") or str(REPO / "deploy" / ".node" / "bin" / "configurable-http-proxy")
+if not Path(_proxy).exists() and not shutil.which(_proxy):
+    raise SystemExit(f"configurable-http-proxy not found at {_proxy}: run `make hub-deps`")
+c.ConfigurableHTTPProxy.command = [_proxy]
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.concurrent_spawn_limit = 50
+c.JupyterHub.active_server_limit = int(os.environ.get("HEPDL_HUB_MAX_SERVERS", "0"))
+c.JupyterHub.allow_named_servers = False
+
+
+# --- the students' servers -----------------------------------------------------------------------
+
+if SYSTEM_USERS:
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+else:
+    # One Linux account for everyone (the hub's): the hub still keeps students out of each
+    # other's servers, but not their kernels out of each other's files. See deploy/README.md.
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "homes" / "{username}")
+c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
+c.Spawner.args = ["--allow-root"] if AS_ROOT and not SYSTEM_USERS else []
+c.Spawner.default_url = "/lab/tree/preexercises"
+c.Spawner.mem_limit = os.environ.get("HEPDL_HUB_MEM_LIMIT", "2G")      # enforced by KubeSpawner,
+c.Spawner.cpu_limit = float(os.environ.get("HEPDL_HUB_CPU_LIMIT", "1"))  # advisory here (MEM_LIMIT env)
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.Spawner.environment = {
+    "HEPDL_DATA_DIR": str(COURSE / "datasets"),
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+}
+
+
+def _copy_missing(src: Path, dst: Path, uid: int | None, gid: int | None) -> None:
+    """Copy every file of ``src`` that ``dst`` lacks (a student's own edits are kept)."""
+    for path in [src, *sorted(src.rglob("*"))]:
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+            target.chmod(0o755)
+        elif not target.exists():
+            shutil.copyfile(path, target)
+            target.chmod(0o644)
+        else:
+            continue
+        if uid is not None:
+            os.chown(target, uid, gid)
+
+
+def pre_spawn_hook(spawner) -> None:
+    """Give the user a home with the released material, and students the student settings."""
+    name = spawner.user.name
+    instructor = name in INSTRUCTORS or name in ADMINS
+    uid = gid = None
+    if SYSTEM_USERS:
+        import pwd
+        entry = pwd.getpwnam(name)
+        home, uid, gid = Path(entry.pw_dir), entry.pw_uid, entry.pw_gid
+    else:
+        home = STATE / "homes" / name
+    home.mkdir(parents=True, exist_ok=True)
+    for folder in RELEASED:
+        _copy_missing(COURSE / folder, home / folder, uid, gid)
+    paths = [str(COMMON_CONFIG)] if instructor else [str(STUDENT_CONFIG), str(COMMON_CONFIG)]
+    spawner.environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    spawner.notebook_dir = str(home)
+
+
+c.Spawner.pre_spawn_hook = pre_spawn_hook
+
+
+# --- services: the formgrader (instructors only) and the idle culler -----------------------------
+
+_formgrader_port = int(os.environ.get("HEPDL_HUB_FORMGRADER_PORT", "8082"))
+c.JupyterHub.services = [
+    {
+        "name": "formgrader",
+        "url": f"http://127.0.0.1:{_formgrader_port}",
+        "command": [str(BIN / "jupyterhub-singleuser"), f"--port={_formgrader_port}",
+                    f"--ServerApp.root_dir={GRADING}", *(["--allow-root"] if AS_ROOT else [])],
+        "cwd": str(GRADING),
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
+                        "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin"},
+        "oauth_no_confirm": True,
+    },
+    {
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                    "--timeout=%s" % os.environ.get("HEPDL_HUB_IDLE_TIMEOUT", "3600"),
+                    "--cull-every=300"],
+    },
+]
