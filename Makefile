@@ -1,7 +1,7 @@
 # The course's commands. Each installs what it needs first and is quick when run again.
 #   make lab     install, build the student-size data, generate the student notebooks, serve JupyterLab
 #   make test    install, build the ci-size data, run the whole test suite (what CI runs)
-#   make bench   time and memory of every notebook at the ci tier
+#   make bench   time and memory of every notebook at the ci tier; track-following timing table
 #   make release regenerate preexercises/ and lessons/ from solutions/
 #   make data    build every data set at SIZE (ci, student or full)
 #   make hub     the school's GitHub-authenticated JupyterHub on this machine (deploy/README.md)
@@ -59,6 +59,7 @@ test: install hub-deps
 bench: install
 	$(PY) -m hepdl.datasets build --size ci
 	$(PY) benchmarks/notebooks.py
+	$(PY) benchmarks/tracking_following.py
 
 clean-data:
 	find datasets -mindepth 2 -maxdepth 2 -type d \( -name ci -o -name student -o -name full \) -exec rm -rf {} +

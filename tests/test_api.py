@@ -52,6 +52,13 @@ PUBLIC = {
     "hepdl.tracking.approaches": ["RelativeClusterer", "conformal", "hough_accumulator",
                                   "hough_clusterer", "hough_kappa", "nearest_other_hit",
                                   "relative_bins", "relative_images"],
+    "hepdl.tracking.following": ["FEATURES", "HALF_LENGTH_MM", "LAYER_RADII_MM", "N_LAYERS",
+                                 "N_SEED_HITS", "build_model", "dbscan_seeds", "decode_targets",
+                                 "encode_windows", "follow", "hit_features", "inference_seconds",
+                                 "linear_predictor", "lstm_predictor", "load_event",
+                                 "nearest_free_hits", "prepare_event", "score", "seed_quality",
+                                 "stay_predictor", "submission", "timing", "training_set",
+                                 "true_seeds", "true_tracks", "truth_predictor"],
     "hepdl.driftchamber.models": ["CircularPad", "build_cnn", "build_cnn_lstm", "build_dense",
                                   "loss_for"],
     "hepdl.driftchamber.tracks": ["AXIAL", "N_CHANNELS", "N_LAYERS", "N_TRACKS", "Q_SCALE_ADC",
@@ -74,7 +81,8 @@ def test_importing_hepdl_does_not_import_keras():
     import sys
 
     code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
-            "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.driftchamber.tracks; "
+            "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.tracking.following, "
+            "hepdl.driftchamber.tracks; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -128,3 +128,25 @@ def test_execute_records_results_and_reports_errors(mini, tmp_path):
     assert band_failures(demo, {}) == ["demo: result 'total' was not recorded"]
     broken = run = execute(demo, "ci", tmp_path / "run2", parameters={"N": "'text'"})
     assert broken.error is not None and "TypeError" in broken.error
+
+
+def test_reference_runs_drop_tensorflows_machine_dependent_log_lines():
+    """TensorFlow's C++ start-up lines differ between machines: they must not enter a diff,
+    while a real stderr message in the same output stays."""
+    from nbformat.v4 import new_code_cell, new_output
+
+    from hepdl_course.references import POST_PROCESSORS, drop_machine_logs
+    from pytest_notebook.post_processors import list_processor_names
+
+    assert set(POST_PROCESSORS) <= set(list_processor_names()), "reinstall the package: pip install -e ."
+    tf_lines = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                "I0000 00:00:1796185648.377868   11222 port.cc:153] oneDNN custom operations are on.\n"
+                "To enable the following instructions: AVX2 FMA, in other operations, rebuild.\n")
+    cell = new_code_cell("import keras", outputs=[
+        new_output("stream", name="stderr", text=tf_lines),
+        new_output("stream", name="stderr", text=tf_lines + "UserWarning: a real warning\n"),
+        new_output("stream", name="stdout", text="I0000 kept: stdout is the notebook's own\n")])
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    out, _ = drop_machine_logs(nb, {})
+    assert [o.get("text") for o in out.cells[0].outputs] == [
+        "UserWarning: a real warning\n", "I0000 kept: stdout is the notebook's own\n"]

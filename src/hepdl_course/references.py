@@ -9,6 +9,7 @@ visible, reviewed change (regenerate with ``python -m hepdl_course references NA
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from pytest_notebook.nb_regression import NBRegressionError, NBRegressionFixture
 from hepdl_course.course import Assignment
 from hepdl_course.nbgrader_course import IGNORED
 
-__all__ = ["DIFF_IGNORE", "DIFF_REPLACE", "check", "parameterised", "reference_path", "source_drift"]
+__all__ = ["DIFF_IGNORE", "DIFF_REPLACE", "POST_PROCESSORS", "check", "drop_machine_logs", "parameterised", "reference_path", "source_drift"]
 
 # Pixels, metadata and tracebacks are not compared; text outputs and their presence are.
 DIFF_IGNORE = (
@@ -37,6 +38,35 @@ DIFF_REPLACE = (
     ("/cells/*/outputs", r"\b\d+(\.\d+)?\s?(ms|us|µs|s)(/step|/sample)?\b", "TIME"),
     ("/cells/*/outputs", r"0x[0-9a-f]{6,}", "0xADDRESS"),
 )
+
+
+# TensorFlow's C++ start-up lines on stderr depend on the machine and, it turned out, on more
+# than TF_CPP_MIN_LOG_LEVEL: they are removed from the outputs before any comparison.
+_MACHINE_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called.*"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\].*"
+    r"|To enable the following instructions: .*)\n?", re.MULTILINE)
+
+
+def drop_machine_logs(nb, resources):
+    """pytest-notebook post-processor (entry point ``hepdl_drop_machine_logs``): remove
+    TensorFlow's C++ log lines from stderr outputs, and the outputs they leave empty."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = _MACHINE_LOG.sub("", output.get("text", ""))
+                if not output["text"]:
+                    continue
+            kept.append(output)
+        cell["outputs"] = kept
+    return nb, resources
+
+
+POST_PROCESSORS = ("coalesce_streams", "hepdl_drop_machine_logs")
 
 
 def reference_path(assignment: Assignment) -> Path:
@@ -72,6 +102,7 @@ def _fixture(work: Path, regen: bool):
         exec_timeout=600,
         diff_ignore=DIFF_IGNORE,
         diff_replace=DIFF_REPLACE,
+        post_processors=POST_PROCESSORS,
         force_regen=regen,
     )
 

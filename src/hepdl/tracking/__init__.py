@@ -9,6 +9,10 @@ Modules
 ``scores``     ``ramp_score`` (RAMP clustering efficiency) and ``trackml_score``
 ``baselines``  ``road_following`` and the trivial clusterings
 
+Imported on their own (they hold the models the lessons teach; Keras is imported lazily):
+``clusterer`` (the DS@HEP LSTM clusterer), ``approaches`` (conformal map, Hough transform,
+seed-relative LSTM), ``following`` (TrackML-style seeding, LSTM track following, timing).
+
 Data sets (``python -m hepdl.datasets build --size ci tracking_ramp tracking_trackml``): the
 HDF5 copy goes to ``datasets/NAME/SIZE/NAME.h5`` and the public layout beside it
 (``hits.csv`` + ``particles.csv`` for RAMP; ``events/eventNNNNNNNNN-{hits,truth,particles}.csv``
