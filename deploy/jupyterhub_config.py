@@ -29,7 +29,8 @@ kept), and ``HEPDL_DATA_DIR`` points at a copy of the student-size data sets. Th
 (``STATE/course``) is made from the repository's released folders only, and is refused if a file
 holds a solution region, a hidden test or a gradebook. Instructors grade in the ``formgrader``
 hub service (``/services/formgrader/``), reachable only by the ``instructors`` group; students'
-servers run with nbgrader's formgrader and create-assignment extensions disabled and locked.
+servers run with nbgrader's formgrader and create-assignment extensions disabled and locked;
+with the shared account they are confined by Landlock (``hepdl_course.confine``, see PROTECTED).
 """
 
 from __future__ import annotations
@@ -292,9 +293,28 @@ def pre_spawn_hook(spawner) -> None:
     paths = [str(COMMON_CONFIG)] if instructor else [str(STUDENT_CONFIG), str(COMMON_CONFIG)]
     spawner.environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
     spawner.notebook_dir = str(home)
+    if not SYSTEM_USERS and not instructor:
+        # One Linux account for all: Landlock keeps the student's server and kernels out of the
+        # repository's sources, the hub's state (gradebook, secrets, other homes).
+        (home / ".tmp").mkdir(exist_ok=True)          # /tmp is not writable for it
+        spawner.environment["TMPDIR"] = str(home / ".tmp")
+        spawner.cmd = [sys.executable, "-m", "hepdl_course.confine",
+                       *[f"--protect={p}" for p in PROTECTED],
+                       *[f"--readable={p}" for p in (COURSE, COMMON_CONFIG, STUDENT_CONFIG)],
+                       f"--writable={home}", f"--writable={EXCHANGE}", "--",
+                       *c.Spawner.cmd]
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
+
+# What a student's server may not read when all servers share one Linux account: the sources with
+# solutions and hidden tests, the git history that holds them, the hub's state (gradebook,
+# secrets, database, the other homes; the published course and the settings are let back in),
+# an instructors' grading folder beside it, and the hub account's credentials.
+PROTECTED = [REPO / "solutions", REPO / "tests", REPO / ".git", STATE,
+             Path.home() / "hepdl-grading",
+             *[Path.home() / name for name in (".ssh", ".jupyter", ".netrc", ".git-credentials",
+                                               ".pgpass", ".aws", ".docker", ".config/gh")]]
 
 
 # --- services: the formgrader (instructors only) and the idle culler -----------------------------

@@ -278,6 +278,39 @@ print(n, bad)
     assert int(count) > 0 and found.strip() == "[]", f"reachable from the kernel: {found}"
 
 
+def test_student_kernel_cannot_read_the_sources_the_gradebook_or_other_homes(hub, student):
+    """All servers share one Linux account here: Landlock (hepdl_course.confine) must keep the
+    student's kernel out of the repository's solutions and tests, the hub's state (secrets,
+    grading folder, log, the other students' homes), while its own home and the course work."""
+    user, _, token = student
+    state = hub.state
+    probe = f"""
+import os, pathlib
+refused, readable = [], []
+for path in {[str(ROOT / "solutions" / "pre1_numpy" / "pre1_numpy.ipynb"),
+              str(ROOT / "tests" / "test_hub.py"), str(ROOT / ".git" / "HEAD"),
+              str(state / "secrets" / "proxy_auth_token"), str(state / "grading" / "nbgrader_config.py"),
+              str(state / "hub.log"), str(state / "jupyterhub.sqlite")]!r}:
+    try:
+        open(path, "rb").read(1)
+        readable.append(path)
+    except PermissionError:
+        refused.append(path)
+try:
+    others = os.listdir({str(state / "homes")!r})
+except PermissionError:
+    others = "refused"
+pathlib.Path("own.txt").write_text("mine")
+course = pathlib.Path(os.environ["HEPDL_DATA_DIR"]).parent
+print(readable, others, len(list(course.rglob("*.ipynb"))) > 0, pathlib.Path("own.txt").read_text())
+"""
+    (result,) = _run_cells(hub, user, token, [probe])
+    assert result["reply"]["status"] == "ok", _text(result)
+    assert _text(result).strip() == "[] refused True mine", (
+        f"the student's kernel reached protected files (readable, other homes, course, own file): "
+        f"{_text(result)}")
+
+
 def test_preexercise_first_cells_run_in_the_kernel(hub, student):
     user, _, token = student
     headers = {"Authorization": f"token {token}"}

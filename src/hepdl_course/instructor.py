@@ -758,7 +758,8 @@ _HOME_SECRETS = (".ssh", ".jupyter", ".pgpass", ".netrc", ".git-credentials", ".
                  ".config/gcloud", ".local/share/jupyter/runtime", ".local/share/jupyter/nbgrader_cache")
 
 
-def _landlock_plan(protect: list[str], writable: list[str]) -> list[tuple[str, bool]]:
+def _landlock_plan(protect: list[str], writable: list[str],
+                  readable: list[str] = ()) -> list[tuple[str, bool]]:
     """(path, writable) grants: read-only around the protected paths, read-write in ``writable``.
 
     Landlock only grants; to hide a folder, grant every sibling of its ancestors. Entries made
@@ -792,11 +793,15 @@ def _landlock_plan(protect: list[str], writable: list[str]) -> list[tuple[str, b
                     plan.append((child, name in _DEV_WRITABLE))
                 continue
             plan.append((child, False))
-    return plan + [(os.path.realpath(p), True) for p in writable]
+    return (plan + [(os.path.realpath(p), False) for p in readable]
+            + [(os.path.realpath(p), True) for p in writable])
 
 
-def _landlock(protect: list[str], writable: list[str]) -> str | None:
-    """Confine this process and its children; return a description, or None if unavailable."""
+def _landlock(protect: list[str], writable: list[str], readable: list[str] = (), *,
+              tcp: bool = False) -> str | None:
+    """Confine this process and its children; return a description, or None if unavailable.
+
+    Outgoing TCP connections are refused unless ``tcp`` (a Jupyter server needs them)."""
     if sys.platform != "linux":
         return None
     try:
@@ -810,7 +815,7 @@ def _landlock(protect: list[str], writable: list[str]) -> str | None:
         handled |= (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
         file_rw = handled & (_EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE)
         read_dir, read_file = _EXECUTE | _READ_FILE | _READ_DIR, _EXECUTE | _READ_FILE
-        attr = _RulesetAttr(handled, 1 << 1 if abi >= 4 else 0,   # refuse outgoing TCP connections
+        attr = _RulesetAttr(handled, 1 << 1 if abi >= 4 and not tcp else 0,   # refuse outgoing TCP
                             1 << 1 if abi >= 6 else 0)            # no signals to processes outside
         size = ctypes.sizeof(attr) if abi >= 6 else (16 if abi >= 4 else 8)
         ruleset = syscall(ctypes.c_long(_LL_CREATE), ctypes.byref(attr), ctypes.c_size_t(size),
@@ -818,7 +823,7 @@ def _landlock(protect: list[str], writable: list[str]) -> str | None:
         if ruleset < 0:
             return None
         try:
-            for path, rw in _landlock_plan(protect, writable):
+            for path, rw in _landlock_plan(protect, writable, readable):
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
                 except OSError:

@@ -1,0 +1,51 @@
+"""Start a program confined by Landlock: it may not read the protected folders.
+
+Used by the school's JupyterHub (deploy/jupyterhub_config.py) when every student's server runs
+under one Linux account: the server and its kernels could otherwise read the repository's
+solutions, the gradebook and the other students' homes. Landlock (Linux >= 5.13) confines the
+process and everything it starts, across ``exec``::
+
+    python -m hepdl_course.confine --protect REPO/solutions --protect STATE \\
+        --readable STATE/course --writable STATE/homes/alice -- jupyterhub-singleuser
+
+Everything not protected stays readable (the Python environment, the system); the program may
+write only under ``--writable`` folders (and the usual ``/dev`` entries); network
+connections are allowed (a Jupyter server talks to its hub and kernels over TCP). Where the kernel has
+no Landlock the program starts unconfined with a warning on stderr (one Linux account per
+student, ``HEPDL_HUB_SYSTEM_USERS=1``, or Kubernetes then keeps students apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from hepdl_course.instructor import _landlock
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hepdl_course.confine", description=__doc__.split("\n")[0])
+    parser.add_argument("--protect", action="append", default=[], help="a folder or file it may not read")
+    parser.add_argument("--readable", action="append", default=[],
+                        help="a folder inside a protected one that it may read")
+    parser.add_argument("--writable", action="append", default=[], help="a folder it may write in")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the program and its arguments")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("name the program to start after --")
+    for folder in args.writable:
+        os.makedirs(folder, exist_ok=True)
+    confined = _landlock(args.protect, args.writable, args.readable, tcp=True)
+    if confined is None:
+        print("hepdl_course.confine: Landlock is not available on this kernel: starting "
+              f"{command[0]} UNCONFINED (it can read {', '.join(args.protect)}); use one Linux "
+              "account per student (HEPDL_HUB_SYSTEM_USERS=1) or Kubernetes", file=sys.stderr)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
