@@ -9,9 +9,9 @@ process and everything it starts, across ``exec``::
         --readable STATE/course --writable STATE/homes/alice -- jupyterhub-singleuser
 
 Everything not protected stays readable (the Python environment, the system); the program may
-write only under ``--writable`` folders (and the usual ``/dev`` entries); network
-connections are allowed (a Jupyter server talks to its hub and kernels over TCP). Where the kernel has
-no Landlock the program starts unconfined with a warning on stderr (one Linux account per
+write only under ``--writable`` folders (and the usual ``/dev`` entries). Network connections
+are allowed: a Jupyter server talks to its hub and its kernels over TCP. Where the kernel has no
+Landlock the program starts unconfined with a warning on stderr (one Linux account per
 student, ``HEPDL_HUB_SYSTEM_USERS=1``, or Kubernetes then keeps students apart).
 """
 
@@ -27,7 +27,8 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hepdl_course.confine", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hepdl_course.confine",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--protect", action="append", default=[], help="a folder or file it may not read")
     parser.add_argument("--readable", action="append", default=[],
                         help="a folder inside a protected one that it may read")

@@ -760,7 +760,8 @@ _HOME_SECRETS = (".ssh", ".jupyter", ".pgpass", ".netrc", ".git-credentials", ".
 
 def _landlock_plan(protect: list[str], writable: list[str],
                   readable: list[str] = ()) -> list[tuple[str, bool]]:
-    """(path, writable) grants: read-only around the protected paths, read-write in ``writable``.
+    """(path, writable) grants: read-only around the protected paths and in ``readable`` (inside a
+    protected one), read-write in ``writable``.
 
     Landlock only grants; to hide a folder, grant every sibling of its ancestors. Entries made
     later directly in an ancestor (a new file in /tmp) are not granted: the kernel writes only in

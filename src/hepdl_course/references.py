@@ -20,7 +20,8 @@ from pytest_notebook.nb_regression import NBRegressionError, NBRegressionFixture
 from hepdl_course.course import Assignment
 from hepdl_course.nbgrader_course import IGNORED
 
-__all__ = ["DIFF_IGNORE", "DIFF_REPLACE", "POST_PROCESSORS", "check", "drop_machine_logs", "parameterised", "reference_path", "source_drift"]
+__all__ = ["DIFF_IGNORE", "DIFF_REPLACE", "POST_PROCESSORS", "check", "drop_machine_logs",
+           "parameterised", "reference_path", "source_drift"]
 
 # Pixels, metadata and tracebacks are not compared; text outputs and their presence are.
 DIFF_IGNORE = (
