@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hepdl.driftchamber.features import _n_events
+
 __all__ = ["N_TRACKS", "N_LAYERS", "AXIAL", "N_CHANNELS", "SPECIES", "R_SCALE_MM", "Q_SCALE_ADC",
            "track_sequences", "end_points", "curvature_sign", "reference_angle", "rotate_xy",
            "network_inputs", "track_targets"]
@@ -56,16 +58,6 @@ SPECIES = ("pion", "electron", "muon")
 R_SCALE_MM = 810.0
 #: Charge scale of the network inputs [ADC counts] (a minimum-ionising hit).
 Q_SCALE_ADC = 600.0
-
-
-def _n_events(event, n_events):
-    event = np.asarray(event)
-    if n_events is None:
-        return int(event.max()) + 1 if event.size else 0
-    if event.size and (event.min() < 0 or event.max() >= n_events):
-        raise ValueError(f"event numbers must lie in [0, n_events={n_events}), "
-                         f"got {event.min()}..{event.max()}")
-    return int(n_events)
 
 
 def track_sequences(hits, n_events: int | None = None):
