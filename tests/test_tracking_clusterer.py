@@ -140,3 +140,24 @@ def test_training_on_ci_data_beats_trivial_clusterings(root):
         model.predict_single_event(X[test])
     with pytest.raises(ValueError, match="no layer-0 hit"):
         clusterer.Clusterer().fit(one[one[:, 1] > 0], np.zeros(int(np.sum(one[:, 1] > 0))))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_only_the_bidirectional_model_looks_beyond_the_layer_it_answers_for(bidirectional):
+    import keras
+
+    keras.utils.set_random_seed(5)
+    model = clusterer.build_model(8, clusterer.N_LAYERS, 12, bidirectional=bidirectional)
+    assert model.output_shape == (None, clusterer.N_LAYERS, 12)
+    assert any(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers) == bidirectional
+    image = np.random.default_rng(2).integers(0, 2, (1, clusterer.N_LAYERS, 12)).astype("float32")
+    changed = image.copy()
+    changed[0, 6:] = 1.0 - changed[0, 6:]  # flip every pixel of layers 6-8
+    before, after = (keras.ops.convert_to_numpy(model(x)) for x in (image, changed))
+    np.testing.assert_allclose(before.sum(axis=-1), 1.0, rtol=1e-5)  # a softmax per layer
+    inner_change = np.abs(after[0, :6] - before[0, :6]).max()
+    assert np.abs(after[0, 6:] - before[0, 6:]).max() > 1e-4
+    if bidirectional:
+        assert inner_change > 1e-4, "the inward LSTM carries the outer layers to the inner answers"
+    else:
+        assert inner_change == 0.0, "the outward LSTM cannot see beyond the layer it answers for"

@@ -370,11 +370,11 @@ class RelativeClusterer(clusterer.Clusterer):
 
     def __init__(self, num_phi_bin=100, hidden_dim=50, batch_size=128, num_epoch=5,
                  learning_rate=0.005, min_score=0.0, train_seconds=600, window_rad=0.8, *,
-                 validation_split=0.1, verbose=0):
+                 validation_split=0.1, bidirectional=False, verbose=0):
         super().__init__(num_phi_bin=num_phi_bin, hidden_dim=hidden_dim, batch_size=batch_size,
                          num_epoch=num_epoch, learning_rate=learning_rate, min_score=min_score,
                          train_seconds=train_seconds, validation_split=validation_split,
-                         verbose=verbose)
+                         bidirectional=bidirectional, verbose=verbose)
         if not 0 < window_rad <= np.pi:
             raise ValueError(f"window_rad must be in (0, pi] [rad], got {window_rad!r}")
         self.window_rad = window_rad

@@ -143,7 +143,7 @@ def seed_targets(event, layer, bins, cluster, seeds, num_phi_bin: int) -> np.nda
 
 
 def build_model(num_hidden: int, length: int, dim: int, loss="categorical_crossentropy",
-                optimizer="nadam"):
+                optimizer="nadam", *, bidirectional: bool = False):
     """The DS@HEP clusterer network: LSTM(num_hidden, return_sequences) then a softmax per layer.
 
     Parameters
@@ -152,6 +152,9 @@ def build_model(num_hidden: int, length: int, dim: int, loss="categorical_crosse
     length : sequence length (detector layers)
     dim : features per step (azimuthal bins), also the size of each softmax
     loss, optimizer : passed to ``model.compile``
+    bidirectional : if True, ``keras.layers.Bidirectional`` runs a second LSTM from the last
+        layer inwards and the softmax of layer l sees both (the outward LSTM alone cannot see
+        beyond layer l); twice the LSTM weights
 
     Returns
     -------
@@ -160,7 +163,8 @@ def build_model(num_hidden: int, length: int, dim: int, loss="categorical_crosse
     import keras  # here: the numpy parts of this module do not need Keras
 
     inputs = keras.Input(shape=(length, dim))
-    hidden = keras.layers.LSTM(num_hidden, return_sequences=True)(inputs)
+    lstm = keras.layers.LSTM(num_hidden, return_sequences=True)
+    hidden = (keras.layers.Bidirectional(lstm) if bidirectional else lstm)(inputs)
     outputs = keras.layers.TimeDistributed(keras.layers.Dense(dim, activation="softmax"))(hidden)
     model = keras.Model(inputs, outputs)
     model.compile(loss=loss, optimizer=optimizer)
@@ -263,6 +267,8 @@ class Clusterer:
         (:class:`hepdl.common.callbacks.TimeBudget`)
     validation_split : fraction of the training seeds (the last ones) kept for the
         validation loss in ``history``; 0 trains on all of them
+    bidirectional : read the layers both ways (see :func:`build_model`); the seed's model is
+        the outward LSTM alone (False)
     verbose : Keras' ``fit`` verbosity
 
     Attributes (after ``fit``)
@@ -275,7 +281,7 @@ class Clusterer:
 
     def __init__(self, num_phi_bin=100, hidden_dim=50, batch_size=128, num_epoch=5,
                  learning_rate=0.005, min_score=0.0, train_seconds=600, *,
-                 validation_split=0.1, verbose=0):
+                 validation_split=0.1, bidirectional=False, verbose=0):
         phi_bin(np.zeros(1), np.zeros(1), num_phi_bin)  # validates num_phi_bin
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
@@ -283,7 +289,8 @@ class Clusterer:
         self.batch_size, self.num_epoch = batch_size, num_epoch
         self.learning_rate, self.min_score = learning_rate, min_score
         self.train_seconds = train_seconds
-        self.validation_split, self.verbose = validation_split, verbose
+        self.validation_split, self.bidirectional = validation_split, bool(bidirectional)
+        self.verbose = verbose
 
     def _columns(self, X):
         X = np.asarray(X, dtype=float)
@@ -321,7 +328,8 @@ class Clusterer:
             raise ValueError("no layer-0 hit in X: the clusterer needs seeds to train on; pass "
                              "events with hits on layer 0")
         self.model = build_model(self.hidden_dim, N_LAYERS, self.num_phi_bin,
-                                 optimizer=keras.optimizers.Nadam(learning_rate=self.learning_rate))
+                                 optimizer=keras.optimizers.Nadam(learning_rate=self.learning_rate),
+                                 bidirectional=self.bidirectional)
         self.budget = TimeBudget(seconds=self.train_seconds)
         split = self.validation_split if seeds.size * self.validation_split >= 1 else 0.0
         self.history = self.model.fit(inputs, targets, batch_size=self.batch_size,
