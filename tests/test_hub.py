@@ -126,6 +126,26 @@ def hub(tmp_path_factory):
             os.killpg(proc.pid, 9)
             proc.wait(timeout=10)
         mock.stop()
+        _stop_left_behind(state)
+
+
+def _stop_left_behind(state: Path) -> None:
+    """Kill the servers and kernels that outlived the hub: every process working under ``state``.
+
+    Each spawned server runs in its own session, so stopping the hub's process group does not
+    reach a kernel whose server was stopped before it could shut the kernel down."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # gone already, or not ours
+            continue
+        if cwd == str(state) or cwd.startswith(f"{state}/"):
+            try:
+                os.kill(int(entry.name), 9)
+            except ProcessLookupError:
+                pass
 
 
 def _run_cells(hub: Hub, user: str, token: str, sources: list[str], timeout: float = 120) -> list[dict]:
