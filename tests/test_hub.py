@@ -133,7 +133,7 @@ def _stop_left_behind(state: Path) -> None:
     """Kill the servers and kernels that outlived the hub: every process working under ``state``.
 
     Each spawned server runs in its own session, so stopping the hub's process group does not
-    reach a kernel whose server was stopped before it could shut the kernel down."""
+    reach the servers the hub did not stop in time, nor their kernels (a CI run left 21 behind)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
