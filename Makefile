@@ -1,6 +1,7 @@
 # The course's commands. Each installs what it needs first and is quick when run again.
 #   make lab     install, build the student-size data, generate the student notebooks, serve JupyterLab
 #   make test    install, build the ci-size data, run the whole test suite (what CI runs)
+#   make test-portability  the notebook tests with oneDNN on/off, 1/2 threads, and under load
 #   make bench   time and memory of every notebook at the ci tier; track-following timing table
 #   make release regenerate preexercises/ and lessons/ from solutions/
 #   make data    build every data set at SIZE (ci, student or full)
@@ -18,7 +19,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test bench release data check clean-data \
+.PHONY: install lab test test-portability bench release data check clean-data \
         course-init release-course collect autograde formgrader feedback grades
 
 install: $(VENV)/.installed
@@ -55,6 +56,13 @@ test: install hub-deps
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$status
+
+# The notebook tests once per machine-dependent condition (tests/portability.py); pass
+# PORTABILITY_ARGS='--pytest-args ""' for the whole suite, or name variations: under-load threads-1
+PORTABILITY_ARGS ?=
+test-portability: install hub-deps
+	$(PY) -m hepdl.datasets build --size ci
+	$(PY) tests/portability.py $(PORTABILITY_ARGS)
 
 bench: install
 	$(PY) -m hepdl.datasets build --size ci

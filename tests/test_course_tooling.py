@@ -2,9 +2,11 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import ROOT
 from minicourse import demo_notebook, grader, make_minicourse
 
 from hepdl_course import checks, course, release
@@ -150,3 +152,54 @@ def test_reference_runs_drop_tensorflows_machine_dependent_log_lines():
     out, _ = drop_machine_logs(nb, {})
     assert [o.get("text") for o in out.cells[0].outputs] == [
         "UserWarning: a real warning\n", "I0000 kept: stdout is the notebook's own\n"]
+
+
+def test_reference_runs_mask_the_numbers_of_trained_networks_and_nothing_else():
+    """A cell marked as varying keeps its words in the diff and loses its numbers; an unmarked
+    cell's numbers still count; a mark without a reason is refused."""
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    from pytest_notebook.diffing import diff_notebooks, filter_diff
+    from pytest_notebook.notebook import regex_replace_nb
+
+    from hepdl_course.references import DIFF_IGNORE, DIFF_REPLACE, _fixture, masked_cells
+
+    def run(loss, epochs, road):
+        trained = new_code_cell("model.fit(...)", outputs=[new_output(
+            "stream", name="stdout", text=f"{epochs} epochs, loss {loss}, 1,498 seeds, 1e-3\n")],
+            metadata={"hepdl": {"varies": "numbers from the trained network"}})
+        baseline = new_code_cell("road()", outputs=[new_output("stream", name="stdout",
+                                                               text=f"road following {road}\n")])
+        trained.id, baseline.id = "trained", "baseline"
+        return new_notebook(cells=[trained, baseline])
+
+    reference = run("0.365", 20, "0.939")
+    masked = masked_cells(reference)
+    assert masked == {0: "numbers from the trained network"}
+    replace = _fixture(Path("."), False, masked).diff_replace
+    assert replace[: len(DIFF_REPLACE)] == DIFF_REPLACE
+
+    def differs(a, b):
+        diff = diff_notebooks(regex_replace_nb(a, replace), regex_replace_nb(b, replace))
+        return bool(filter_diff(diff, DIFF_IGNORE))
+
+    assert not differs(reference, run("0.362", 19, "0.939"))      # the network's numbers
+    assert differs(reference, run("0.365", 20, "0.940"))          # the baseline's number
+    words = run("0.365", 20, "0.939")
+    words.cells[0].outputs[0].text = "20 epochs, loss 0.365, nothing else\n"
+    assert differs(reference, words)                              # the text around them
+
+    reference.cells[1].metadata["hepdl"] = {"varies": ""}
+    with pytest.raises(ValueError, match="must state why"):
+        masked_cells(reference)
+
+
+def test_deterministic_notebooks_that_train_a_network_mask_its_numbers():
+    """A notebook marked deterministic that calls ``fit`` prints numbers that depend on the
+    machine (see hepdl_course.references): at least one of its cells must say so."""
+    from hepdl_course.references import masked_cells, parameterised
+
+    for assignment in course.assignments(ROOT):
+        nb = parameterised(assignment)
+        if assignment.deterministic and any(".fit(" in cell.source for cell in nb.cells):
+            assert masked_cells(nb), (f"{assignment.name} trains a network but marks no cell "
+                                      "with metadata hepdl.varies")

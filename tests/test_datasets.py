@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 import subprocess
 import sys
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from hepdl import datasets
-from hepdl.common.io import DataFileError, read_attrs
+from hepdl.common.io import DataFileError, manifest_path, read_attrs, read_manifest
 
 
 def _digest(path):
@@ -35,12 +36,28 @@ def test_build_is_deterministic_idempotent_and_recorded(tmp_path, name):
     assert again == path and not built_again
     other, _ = datasets.build(name, "ci", tmp_path / "b")
     assert _digest(path) == _digest(other)
+    # the same seed gives the same bytes in every file, so the same digest file
+    assert manifest_path(path).read_bytes() == manifest_path(other).read_bytes()
     reseeded, _ = datasets.build(name, "ci", tmp_path / "c", seed=1)
     assert _digest(path) != _digest(reseeded)
+    assert manifest_path(path).read_bytes() != manifest_path(reseeded).read_bytes()
     attrs = read_attrs(path)
     assert attrs["generator"] == name and attrs["size"] == "ci"
     assert attrs["n"] == datasets.REGISTRY[name].sizes["ci"]
     assert isinstance(attrs["config"], dict)
+
+
+@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+def test_the_digest_file_covers_every_file_the_build_wrote(tmp_path, name):
+    path, _ = datasets.build(name, "ci", tmp_path)
+    manifest = manifest_path(path)
+    written = {p.relative_to(path.parent).as_posix() for p in path.parent.rglob("*")
+               if p.is_file() and p != manifest}
+    assert set(read_manifest(manifest)) == written and path.name in written
+    if shutil.which("sha256sum"):  # the shell's own check accepts it
+        check = subprocess.run(["sha256sum", "--check", "--quiet", manifest.name],
+                               cwd=path.parent, capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_stale_file_is_rebuilt(tmp_path):
@@ -85,6 +102,13 @@ def test_command_line_builds_lists_and_rejects(tmp_path):
     out = subprocess.run(run + ["build", "--size", "ci", "--root", str(tmp_path), "warmup_hits"],
                          capture_output=True, text=True, check=True).stdout
     assert "up to date" in out
+    built = tmp_path / "warmup_hits" / "ci" / "warmup_hits.h5"
+    with open(built, "r+b") as f:
+        f.seek(built.stat().st_size // 2)
+        f.write(b"\xff" * 100)
+    out = subprocess.run(run + ["build", "--size", "ci", "--root", str(tmp_path), "warmup_hits"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "rebuilt (warmup_hits.h5 damaged: digest differs)" in out
     listing = subprocess.run(run + ["list"], capture_output=True, text=True, check=True).stdout
     assert all(name in listing for name in datasets.REGISTRY)
     bad = subprocess.run(run + ["build", "nope"], capture_output=True, text=True)

@@ -58,6 +58,16 @@ def test_notebook_runs_at_the_ci_tier_and_its_results_are_in_band(name, ci_data,
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", [a.name for a in course.assignments(ROOT) if a.deterministic])
 def test_deterministic_notebook_matches_its_reference_run(name, ci_data):
+    """What the notebook prints is what it printed when the reference was stored.
+
+    Only what any machine reproduces is compared exactly: data, seeded simulation, baselines,
+    shapes and summaries. The numbers printed from a trained network are masked (cells marked
+    ``hepdl.varies`` in the source, with the reason beside the mark), because TensorFlow's
+    kernels and thread timing change them from one processor to the next (issue 11: tracking1's
+    LSTM score moved from 0.798 to 0.766 on another machine, to 0.778 with oneDNN off). Those
+    values are held to bands instead, by the ci-tier test above. ``make test-portability``
+    shows the comparison holds with oneDNN on and off, one or two threads, and under load.
+    """
     from hepdl_course.references import check, reference_path, source_drift
 
     assignment = course.find(name, ROOT)

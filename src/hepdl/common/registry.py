@@ -28,7 +28,9 @@ class DatasetSpec:
     summary : one line for ``python -m hepdl.datasets list``
     write : optional ``write(path, data, attrs)`` for data sets stored in another layout than
         one HDF5 file (e.g. CSV files in a folder); ``path`` is still ``.../NAME.h5`` and such a
-        writer puts a small HDF5 index there, so that up-to-date checks work the same way
+        writer puts a small HDF5 index there, so that up-to-date checks work the same way. It
+        returns every file it wrote, ``NAME.h5`` included: the build lists them all in the
+        digest file ``NAME.sha256`` (a writer that returns one path wrote that file only)
     """
 
     name: str

@@ -6,7 +6,10 @@ sizes: ``ci`` (tiny, for the test suite), ``student`` (what a notebook uses by d
 
     python -m hepdl.datasets build --size student warmup_hits
 
-and from a notebook with :func:`load`, which tells you that command if the file is missing.
+and from a notebook with :func:`load`, which tells you that command if the file is missing or
+damaged. A build writes, last, ``datasets/NAME/SIZE/NAME.sha256``: the SHA-256 digest of every file
+it wrote, in ``sha256sum`` format. :func:`load` checks the HDF5 file against it before reading, and
+a build rebuilds any data set whose files no longer match it.
 
 The folder that holds ``datasets/`` is found in this order: the ``root`` argument (a notebook's
 ``DATA_DIR`` parameter), the ``HEPDL_DATA_DIR`` environment variable, the nearest ``datasets/``
@@ -25,6 +28,7 @@ from hepdl.common import io, seeding
 from hepdl.common.registry import DatasetSpec
 
 __all__ = [
+    "BuildResult",
     "ENV_VAR",
     "REGISTRY",
     "ROOMS",
@@ -89,15 +93,18 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     )
 
 
-def rebuild_command(name: str, size: str = "student") -> str:
-    """The shell command that (re)builds one data set.
+def rebuild_command(name: str, size: str = "student", *, force: bool = False) -> str:
+    """The shell command that (re)builds one data set; ``force`` rebuilds one that is up to date.
 
     Examples
     --------
     >>> rebuild_command("warmup_hits", "ci")
     'python -m hepdl.datasets build --size ci warmup_hits'
+    >>> rebuild_command("warmup_hits", "ci", force=True)
+    'python -m hepdl.datasets build --size ci --force warmup_hits'
     """
-    return f"python -m hepdl.datasets build --size {_check_size(size)} {_spec(name).name}"
+    flag = " --force" if force else ""
+    return f"python -m hepdl.datasets build --size {_check_size(size)}{flag} {_spec(name).name}"
 
 
 def path(name: str, size: str = "student", root: str | os.PathLike | None = None) -> Path:
@@ -116,9 +123,62 @@ def load(
     Raises
     ------
     hepdl.common.io.DataFileError
-        If the file is missing or broken; the message gives the command that rebuilds it.
+        If the file is missing, damaged (its digest differs from the one its build recorded, or
+        there is none) or unreadable; the message gives the command that rebuilds it.
     """
-    return io.read_h5(path(name, size, root), keys, rebuild=rebuild_command(name, size))
+    target = path(name, size, root)
+    io.verify_digest(target, rebuild=rebuild_command(name, size))
+    # The file is as its build wrote it: if it still cannot be read, only --force rebuilds it.
+    return io.read_h5(target, keys, rebuild=rebuild_command(name, size, force=True))
+
+
+class BuildResult(tuple):
+    """What :func:`build` did: unpacks as ``(file, built)``, and ``reason`` says why.
+
+    ``reason`` is ``"up to date"``, ``"built"`` (there was no file), ``"rebuilt (forced)"`` or
+    ``"rebuilt (WHY)"``, e.g. ``"rebuilt (tracking_ramp.h5 damaged: digest differs)"``,
+    ``"rebuilt (no digest)"`` or ``"rebuilt (seed differs: 1 in the file, 20261123 wanted)"``.
+
+    Examples
+    --------
+    >>> result = BuildResult(Path("warmup_hits.h5"), True, "built")
+    >>> target, built = result
+    >>> built, result.reason
+    (True, 'built')
+    """
+
+    reason: str
+
+    def __new__(cls, file: Path, built: bool, reason: str) -> BuildResult:
+        result = super().__new__(cls, (file, built))
+        result.reason = reason
+        return result
+
+    @property
+    def file(self) -> Path:
+        """The data set's HDF5 file."""
+        return self[0]
+
+    @property
+    def built(self) -> bool:
+        """Whether this call wrote the files."""
+        return self[1]
+
+
+def _why_rebuild(target: Path, wanted: dict[str, Any]) -> str | None:
+    """Why the files at ``target`` must be (re)built, or None when they are up to date."""
+    if not target.exists():
+        return "built"
+    problem = io.manifest_problem(io.manifest_path(target), required=[target])
+    if problem:
+        return f"rebuilt ({problem})"
+    try:
+        attrs = io.read_attrs(target)
+    except io.DataFileError:
+        return f"rebuilt ({target.name} unreadable)"
+    differ = [f"{key} differs: {attrs.get(key)!r} in the file, {value!r} wanted"
+              for key, value in wanted.items() if attrs.get(key) != value]
+    return f"rebuilt ({'; '.join(differ)})" if differ else None
 
 
 def build(
@@ -128,25 +188,28 @@ def build(
     *,
     seed: int | None = None,
     force: bool = False,
-) -> tuple[Path, bool]:
-    """Build one data set; return ``(file, built)``.
+) -> BuildResult:
+    """Build one data set; return ``(file, built)`` with the reason (see :class:`BuildResult`).
 
-    An existing file made by the same package version, seed and size is kept (``built`` is
-    False) unless ``force``; anything else is rebuilt. The file's attributes record the
-    generator, version, seed, size, number of events and the simulator's configuration.
+    Existing files are kept (``built`` is False) unless ``force``, when the HDF5 file was made by
+    the same generator, package version, seed and size, and every file the digest file
+    ``NAME.sha256`` lists still has its recorded SHA-256 digest; anything else is rebuilt. The
+    HDF5 file's attributes record the generator, version, seed, size, number of events and the
+    simulator's configuration. The digest file is written last, covering every file the build
+    wrote, so an interrupted build leaves none and the next build starts again.
     """
     spec = _spec(name)
     n = spec.sizes[_check_size(size)]
     seed = spec.seed if seed is None else seed
     target = path(name, size, root)
     wanted = {"generator": name, "version": __version__, "seed": seed, "size": size, "n": n}
-    if target.exists() and not force:
-        try:
-            attrs = io.read_attrs(target)
-        except io.DataFileError:
-            attrs = {}
-        if all(attrs.get(key) == value for key, value in wanted.items()):
-            return target, False
+    reason = "rebuilt (forced)" if force and target.exists() else _why_rebuild(target, wanted)
+    if reason is None:
+        return BuildResult(target, False, "up to date")
+    manifest = io.manifest_path(target)
+    manifest.unlink(missing_ok=True)
     data, config = spec.simulate(n, rng=seeding.generator(seed))
-    (spec.write or io.write_h5)(target, data, attrs={**wanted, "config": config})
-    return target, True
+    written = (spec.write or io.write_h5)(target, data, attrs={**wanted, "config": config})
+    io.write_manifest(manifest, [written] if isinstance(written, (str, os.PathLike))
+                      else written or ())
+    return BuildResult(target, True, reason)

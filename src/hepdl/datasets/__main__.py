@@ -6,6 +6,10 @@ Examples::
     python -m hepdl.datasets build                       # every data set, student size
     python -m hepdl.datasets build --size ci warmup_hits
     python -m hepdl.datasets build --size full --force   # rebuild even if up to date
+
+Each line says what happened: ``up to date``, ``built``, or ``rebuilt (WHY)``, e.g.
+``rebuilt (tracking_ramp.h5 damaged: digest differs)`` when a file no longer matches the digest
+``NAME.sha256`` its build wrote.
 """
 
 from __future__ import annotations
@@ -43,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"known: {', '.join(sorted(datasets.REGISTRY))}")
     for name in args.names or list(datasets.REGISTRY):
         start = time.perf_counter()
-        target, built = datasets.build(name, args.size, args.root, seed=args.seed, force=args.force)
-        verb = "built" if built else "up to date"
-        print(f"{name:20s} {args.size:8s} {verb:11s} {target} ({time.perf_counter() - start:.1f} s)")
+        result = datasets.build(name, args.size, args.root, seed=args.seed, force=args.force)
+        print(f"{name:20s} {args.size:8s} {result.reason:11s} {result.file} "
+              f"({time.perf_counter() - start:.1f} s)")
     return 0
 
 

@@ -16,7 +16,8 @@ seed-relative LSTM), ``following`` (TrackML-style seeding, LSTM track following,
 Data sets (``python -m hepdl.datasets build --size ci tracking_ramp tracking_trackml``): the
 HDF5 copy goes to ``datasets/NAME/SIZE/NAME.h5`` and the public layout beside it
 (``hits.csv`` + ``particles.csv`` for RAMP; ``events/eventNNNNNNNNN-{hits,truth,particles}.csv``
-for TrackML, the first :data:`TRACKML_CSV_EVENTS` events).
+for TrackML, the first :data:`TRACKML_CSV_EVENTS` events). The writers return every file they
+wrote, so the build's digest file ``NAME.sha256`` covers the CSV files too.
 """
 
 from __future__ import annotations
@@ -48,17 +49,18 @@ def _simulate_trackml(n, *, rng):
 
 
 def _write_ramp(path, data, *, attrs):
-    # CSV first, HDF5 last: the HDF5 file is what marks a build as complete
-    formats.write_ramp_csv(Path(path).parent, data)
-    return write_h5(path, data, attrs={**attrs, "csv": "hits.csv, particles.csv"})
+    # CSV first, HDF5 last; every file written is returned for the build's digest file
+    csv = formats.write_ramp_csv(Path(path).parent, data)
+    return [*csv, write_h5(path, data, attrs={**attrs, "csv": "hits.csv, particles.csv"})]
 
 
 def _write_trackml(path, data, *, attrs):
     prefixes = formats.write_trackml_csv(Path(path).parent / "events", data,
                                          max_events=TRACKML_CSV_EVENTS)
+    csv = [Path(f"{prefix}-{part}.csv") for prefix in prefixes for part in formats.TRACKML_COLUMNS]
     # gzip level 1: as small as level 4 for these float tables, and twice as fast
-    return write_h5(path, data, attrs={**attrs, "csv": f"events/ ({len(prefixes)} events)"},
-                    compression_level=1)
+    return [*csv, write_h5(path, data, attrs={**attrs, "csv": f"events/ ({len(prefixes)} events)"},
+                           compression_level=1)]
 
 
 DATASETS = [
