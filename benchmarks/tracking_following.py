@@ -20,13 +20,15 @@ import os
 import sys
 import time
 
+from hepdl.common.tiers import TIERS
+
 TARGET_S = 5.0
 BATCH_SIZES = (1, 64, 1024, 10_000)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="ci", choices=["ci", "student", "full"])
+    parser.add_argument("--size", default="ci", choices=TIERS)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
     parser.add_argument("--max-calls", type=int, default=200, help="model calls timed per batch")
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from hepdl import datasets
-    from hepdl.tracking import following as F
+    from hepdl.tracking import following
 
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -50,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     keras.utils.set_random_seed(0)
     data = datasets.load("tracking_trackml", args.size)
     n_events = int(data["hits"]["event_id"].max()) + 1
-    event = F.load_event(n_events - 1, args.size, data=data)
-    train = [F.load_event(i, args.size, data=data) for i in range(min(4, n_events - 1))]
-    X, Y = F.training_set(train)
-    model = F.build_model()
+    event = following.load_event(data, n_events - 1)
+    train = [following.load_event(data, i) for i in range(min(4, n_events - 1))]
+    X, Y = following.training_set(train)
+    model = following.build_model()
     start = time.perf_counter()
     model.fit(X, Y, epochs=args.epochs, batch_size=256, verbose=0)
     print(f"data {args.size}: test event {event['event_id']} ({event['hit_id'].size:,} hits); "
@@ -65,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, device in devices:
         if keras.backend.backend() == "tensorflow":
             with tf.device(device):
-                table = F.timing(event, model, batch_sizes=BATCH_SIZES, max_calls=args.max_calls)
+                table = following.timing(event, model, batch_sizes=BATCH_SIZES, max_calls=args.max_calls)
         else:
-            table = F.timing(event, model, batch_sizes=BATCH_SIZES, max_calls=args.max_calls)
+            table = following.timing(event, model, batch_sizes=BATCH_SIZES, max_calls=args.max_calls)
         rows.append((label, table))
     header = "".join(f"{label:>14s}" for label, _ in rows)
     print(f"\n{'seconds per 10,000 tracks':28s}{header}")

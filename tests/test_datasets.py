@@ -78,7 +78,7 @@ def test_load_of_missing_data_quotes_the_build_command(tmp_path):
 def test_unknown_names_and_sizes_are_explained(tmp_path):
     with pytest.raises(KeyError, match="unknown data set 'nope'; known: .*warmup_hits"):
         datasets.path("nope")
-    with pytest.raises(ValueError, match=r"size must be one of \('ci', 'student', 'full'\)"):
+    with pytest.raises(ValueError, match=r"size \(tier\) must be one of 'ci', 'student', 'full'"):
         datasets.path("warmup_hits", "huge", tmp_path)
 
 
@@ -121,3 +121,17 @@ def test_every_data_set_has_a_card(root):
         assert card.is_file(), f"missing data set card {card}"
         text = card.read_text()
         assert datasets.rebuild_command(name, "student") in text
+
+
+def test_the_read_side_needs_no_registry(tmp_path):
+    """hepdl.common.data reads what hepdl.datasets built, by name, without the registry (so a
+    room may read a data set); a name that could escape its folder is refused."""
+    from hepdl.common import data
+
+    datasets.build("warmup_hits", "ci", tmp_path)
+    assert data.path("warmup_hits", "ci", tmp_path) == datasets.path("warmup_hits", "ci", tmp_path)
+    np.testing.assert_array_equal(data.load("warmup_hits", "ci", tmp_path, keys=["hits"])["hits"]["x"],
+                                  datasets.load("warmup_hits", "ci", tmp_path)["hits"]["x"])
+    for bad in ("../etc", "Warmup", ""):
+        with pytest.raises(ValueError, match="python -m hepdl.datasets list"):
+            data.path(bad, "ci", tmp_path)

@@ -30,7 +30,7 @@ def test_the_four_encodings_paint_the_same_pixels(small):
     hits, n = small["hits"], small["events"]["type"].size
     images = {name: enc.encode(hits, encoding=name, n_events=n) for name in enc.ENCODINGS}
     for name, image in images.items():
-        assert image.shape == (n, 43, enc.DEFAULT_N_PHI) and image.dtype == np.float32, name
+        assert image.shape == (n, 43, enc.DEFAULT_NUM_PHI_BINS) and image.dtype == np.float32, name
         assert np.array_equal(image > 0, images["binary"] > 0), name
     assert set(np.unique(images["binary"])) == {0.0, 1.0}
     f = features.event_features(hits, n)
@@ -74,8 +74,8 @@ def test_bad_encoding_arguments_are_explained(small):
     hits = small["hits"]
     with pytest.raises(ValueError, match=r"encoding must be one of \('binary', 'total'"):
         enc.encode(hits, encoding="energy")
-    with pytest.raises(ValueError, match="n_phi must be a positive integer, got 0"):
-        enc.encode(hits, encoding="binary", n_phi=0)
+    with pytest.raises(ValueError, match="num_phi_bins must be an integer of at least 1, got 0"):
+        enc.encode(hits, encoding="binary", num_phi_bins=0)
     with pytest.raises(ValueError, match=r"hits\['event'\] must lie in \[0, n_events=2\)"):
         enc.encode(hits, encoding="binary", n_events=2)
 
@@ -88,7 +88,7 @@ def test_images_from_the_built_file_and_its_errors(tmp_path):
                                            "rc", "trk"])
     assert sorted(data["particles"]) == sorted(["event", "trk", "pdg", "px", "py", "pz"])
     images, types = enc.encode_file(path, encoding="average")
-    assert images.shape == (300, 43, enc.DEFAULT_N_PHI) and np.bincount(types).tolist() == [100] * 3
+    assert images.shape == (300, 43, enc.DEFAULT_NUM_PHI_BINS) and np.bincount(types).tolist() == [100] * 3
     np.testing.assert_array_equal(images, enc.encode(data["hits"], encoding="average",
                                                      n_events=300))
     rebuild = datasets.rebuild_command("driftchamber_events", "ci")

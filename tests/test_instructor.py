@@ -1,4 +1,4 @@
-"""The instructor commands (hepdl_course.instructor) on a fast three-part assignment.
+"""The instructor commands (hepdl_course.instructor and its modules) on a fast three-part assignment.
 
 The submission matrix runs every case through the same commands an instructor types
 (``hepdl-course init / release-course / collect / autograde / feedback / grades``) in one
@@ -540,16 +540,22 @@ def test_late_and_repeated_submissions_follow_nbgrader_settings(tmp_path):
     assert [(r["student"], r["score"], r["late_seconds"]) for r in report] == [("bob", 0, 0)]
     assert len(list((exchange / "hepdl" / "inbound").glob("bob+mx+*"))) == 2   # nothing lost
 
-    # a student whose grading outlasts --student-timeout fails alone; the next one is graded
+    # a student whose grading outlasts --student-timeout fails alone; the next one is graded.
+    # erin's loop ignores interrupts, and the per-cell timeout is set above the limit: her
+    # grading outlasts the limit on any machine, while carol's (a fresh kernel, quick cells) has
+    # the whole limit, with a wide margin even on a loaded machine.
+    limit = 30
+    assert run_cli("init", course, "--timeout", 3 * limit) == 0
     hang = copy.deepcopy(released)
     _cell(hang, "mx_triangle").source = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
                                          "    except KeyboardInterrupt:\n        pass")
     write_submission(inbox / "erin" / "mx", {"mx.ipynb": hang})
     assert run_cli("collect", course, "mx", "--from", inbox) == 0
     assert run_cli("autograde", course, "mx", "--student", "erin", "--student", "carol", "--force",
-                   "--student-timeout", 8) == 1
+                   "--student-timeout", limit) == 1
     report = {r["student"]: r for r in json.loads((course / "reports" / "autograde-mx.json").read_text())["students"]}
-    assert report["erin"]["status"] == "failed" and "longer than 8 s" in report["erin"]["reason"]
+    assert report["erin"]["status"] == "failed", report["erin"]
+    assert f"grading took longer than {limit} s" in report["erin"]["reason"]
     assert (report["carol"]["status"], report["carol"]["score"]) == ("graded", 5)
     assert (course / "submitted" / "erin" / "mx" / "mx.ipynb").is_file()
 
@@ -560,9 +566,9 @@ def test_late_and_repeated_submissions_follow_nbgrader_settings(tmp_path):
 
 PROBE = r'''
 import json, os, subprocess, sys
-from hepdl_course.instructor import _confine
+from hepdl_course.sandbox import confine
 secret = sys.argv[1]
-how = _confine([os.path.dirname(secret)], landlock=sys.argv[2] == "1")
+how = confine([os.path.dirname(secret)], landlock=sys.argv[2] == "1")
 out = {"how": how}
 def attempt(name, action):
     try:
@@ -608,6 +614,23 @@ def test_the_grading_kernel_cannot_reach_the_course(tmp_path, landlock):
     assert secret.read_text() == "SECRET" and library.read_text() == "VALUE = 1\n"
     if landlock == "0":
         assert how.startswith("audit hook only")
+
+
+def test_the_grading_kernel_starts_before_any_submitted_file_is_imported(tmp_path):
+    """The kernel starts in the student's folder: a submitted ``hepdl_course/`` must not replace
+    the module that confines it."""
+    from hepdl_course.grading_kernel import kernelspec_dir
+
+    kernels = kernelspec_dir(tmp_path / "jupyter") / "kernels"
+    spec = json.loads((kernels / "python3" / "kernel.json").read_text())
+    work = tmp_path / "autograded" / "mallory" / "mx"
+    (work / "hepdl_course").mkdir(parents=True)
+    (work / "hepdl_course" / "__init__.py").write_text('print("UNCONFINED")\nraise SystemExit(0)\n')
+    argv = spec["argv"][: spec["argv"].index("-f")] + ["--version"]      # ipykernel prints, exits
+    proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HEPDL_GRADE_LANDLOCK": "0"})
+    assert "UNCONFINED" not in proc.stdout + proc.stderr
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
 
 
 def test_init_keeps_the_course_outside_the_repository_and_remembers_its_settings(tmp_path, capsys):
@@ -660,13 +683,14 @@ def test_the_real_pre1_numpy_through_the_commands(tmp_path, ci_data):
     assert not list((ROOT / "solutions").rglob("results.json"))
 
 
-def test_running_nbgrader_in_process_keeps_the_callers_log_streams_open(tmp_path):
+def test_running_nbgrader_keeps_the_callers_log_streams_open(tmp_path):
     """traitlets' logging set-up closes every handler of the process; absl's (Keras's) handler
-    then closes its stream. That stream was pytest's capture file and the whole session died."""
+    then closes its stream. That stream was pytest's capture file and the whole session died:
+    nbgrader's applications run in a child process, whose handlers are its own."""
     import io
     import logging
 
-    from hepdl_course.instructor import _nbgrader
+    from hepdl_course import nbgrader_batch
 
     class ClosesItsStream(logging.StreamHandler):      # what absl's handler does on close()
         def close(self):
@@ -678,10 +702,12 @@ def test_running_nbgrader_in_process_keeps_the_callers_log_streams_open(tmp_path
     logger = logging.getLogger("hepdl-test-caller")
     logger.addHandler(handler)
     try:
-        run = _nbgrader(tmp_path, ["--version"])
+        run = nbgrader_batch.run(tmp_path, ["--version"], ["generate_feedback", "nothing"], ["--version"],
+                                 keep_going=True)
         assert not stream.closed, "nbgrader's logging set-up closed the caller's log stream"
         logger.warning("still logging")
         assert "still logging" in stream.getvalue()
     finally:
         logger.removeHandler(handler)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1 and run.failed() == [["generate_feedback", "nothing"]], run.output
+    assert run.output.count("=== nbgrader --version") == 2, run.output

@@ -121,7 +121,7 @@ def test_relative_bins_wrap_and_window():
     assert got[3] == 50 + int((3.9 - 3.1) / 1.6 * 100) or got[3] == -1
     with pytest.raises(ValueError, match="window_rad"):
         approaches.relative_bins(0.0, 0.0, 4.0, 10)
-    with pytest.raises(ValueError, match="num_bins"):
+    with pytest.raises(ValueError, match="num_phi_bins"):
         approaches.relative_bins(0.0, 0.0, 1.0, 0)
 
 
@@ -156,7 +156,7 @@ def test_relative_clusterer_beats_each_hit_alone():
     test = ~train
     X = clusterer.as_array(data)
     keras.utils.set_random_seed(5)
-    model = approaches.RelativeClusterer(num_phi_bin=60, hidden_dim=24, batch_size=32,
+    model = approaches.RelativeClusterer(num_phi_bins=60, hidden_dim=24, batch_size=32,
                                          num_epoch=6, learning_rate=0.01, train_seconds=120)
     model.fit(X[train], data["cluster_id"][train])
     pred = model.predict(X[test])

@@ -34,7 +34,7 @@ def test_phi_bin_edges_and_errors():
     assert clusterer.phi_bin(np.array([5.0]), np.array([-1e-300]), 10)[0] == 9
     assert clusterer.phi_bin(np.ones((2, 3)), np.ones((2, 3)), 8).shape == (2, 3)
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="num_phi_bin"):
+        with pytest.raises(ValueError, match="num_phi_bins"):
             clusterer.phi_bin(np.ones(1), np.ones(1), bad)
 
 
@@ -99,7 +99,7 @@ def test_correct_hits_averages_to_the_ramp_score():
 def test_perfect_outputs_cluster_the_hand_made_event():
     ev = _event()
     X = clusterer.as_array(ev)
-    model = clusterer.Clusterer(num_phi_bin=20)
+    model = clusterer.Clusterer(num_phi_bins=20)
     bins = clusterer.phi_bin(ev["x"], ev["y"], 20)
     inputs, seeds = model.images(X)
     targets = clusterer.seed_targets(ev["event_id"], ev["layer"], bins, ev["cluster_id"], seeds, 20)
@@ -121,7 +121,7 @@ def test_training_on_ci_data_beats_trivial_clusterings(root):
     test = np.isin(hits["event_id"], events[-40:])
     X = clusterer.as_array(hits)
     keras.utils.set_random_seed(3)
-    model = clusterer.Clusterer(num_phi_bin=100, batch_size=32, num_epoch=10, learning_rate=0.01,
+    model = clusterer.Clusterer(num_phi_bins=100, batch_size=32, num_epoch=10, learning_rate=0.01,
                                 train_seconds=60)
     model.fit(X[train], hits["cluster_id"][train])
     assert model.n_seeds > 500 and len(model.history.history["val_loss"]) >= 1

@@ -14,13 +14,13 @@ import pytest
 
 from hepdl import datasets
 from hepdl.common.io import DataFileError
-from hepdl.tracking import following as F
+from hepdl.tracking import following
 
 
 @pytest.fixture(scope="module")
 def ci_events(ci_data):
     data = datasets.load("tracking_trackml", "ci", ci_data)
-    return [F.load_event(i, "ci", ci_data, data=data) for i in range(5)]
+    return [following.load_event(data, i) for i in range(5)]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +28,8 @@ def event(ci_events):
     return ci_events[-1]
 
 
-def _reconstructable_weight(event, n_seed_hits=F.N_SEED_HITS):
-    pids, tracks = F.true_tracks(event)
+def _reconstructable_weight(event, n_seed_hits=following.N_SEED_HITS):
+    pids, tracks = following.true_tracks(event)
     ok = pids[(tracks >= 0).sum(axis=1) >= n_seed_hits]
     return event["weight"][np.isin(event["particle_id"], ok)].sum() / event["weight"].sum()
 
@@ -44,19 +44,19 @@ def test_importing_the_module_does_not_import_keras():
 def test_prepare_event_names_missing_columns_and_empty_events():
     hits = {"hit_id": [1, 2], "x": [32.0, 0.0], "y": [0.0, 72.0], "z": [1.0, 2.0],
             "volume_id": [8, 8], "layer_id": [2, 4]}
-    event = F.prepare_event({"hits": hits})
+    event = following.prepare_event({"hits": hits})
     assert event["layer"].tolist() == [0, 1]
     np.testing.assert_allclose(event["r"], [32.0, 72.0])
     with pytest.raises(ValueError, match="lacks the column.*layer_id"):
-        F.prepare_event({"hits": {k: v for k, v in hits.items() if k != "layer_id"}})
+        following.prepare_event({"hits": {k: v for k, v in hits.items() if k != "layer_id"}})
     with pytest.raises(ValueError, match="no hits"):
-        F.prepare_event({"hits": {k: [] for k in hits}})
+        following.prepare_event({"hits": {k: [] for k in hits}})
     with pytest.raises(ValueError, match="truth table lacks the column.*weight"):
-        F.prepare_event({"hits": hits, "truth": {"hit_id": [1, 2], "particle_id": [1, 1]}})
+        following.prepare_event({"hits": hits, "truth": {"hit_id": [1, 2], "particle_id": [1, 1]}})
     with pytest.raises(ValueError, match="'hits' table"):
-        F.prepare_event({"truth": {}})
+        following.prepare_event({"truth": {}})
     with pytest.raises(ValueError, match="differ"):
-        F.prepare_event({"hits": hits, "truth": {"hit_id": [1, 3], "particle_id": [1, 1],
+        following.prepare_event({"hits": hits, "truth": {"hit_id": [1, 3], "particle_id": [1, 1],
                                                  "weight": [0.5, 0.5]}})
 
 
@@ -64,24 +64,27 @@ def test_truth_is_aligned_to_hits_whatever_the_order():
     hits = {"hit_id": [5, 7], "x": [32.0, 72.0], "y": [0.0, 0.0], "z": [1.0, 2.0],
             "volume_id": [8, 8], "layer_id": [2, 4]}
     truth = {"hit_id": [7, 5], "particle_id": [3, 4], "weight": [0.25, 0.75]}
-    event = F.prepare_event({"hits": hits, "truth": truth})
+    event = following.prepare_event({"hits": hits, "truth": truth})
     assert event["particle_id"].tolist() == [4, 3]
     np.testing.assert_allclose(event["weight"], [0.75, 0.25])
 
 
-def test_missing_data_file_quotes_the_build_command(tmp_path):
-    with pytest.raises(DataFileError, match="python -m hepdl.datasets build --size ci "
+def test_a_missing_csv_file_quotes_the_build_command(tmp_path):
+    events = tmp_path / "datasets" / "tracking_trackml" / "ci" / "events"
+    with pytest.raises(DataFileError, match="python -m hepdl.datasets build --size ci --force "
                                             "tracking_trackml"):
-        F.load_event(0, "ci", tmp_path)
+        following.load_event(events, 0)
 
 
 def test_an_event_beyond_the_data_set_is_a_clear_error(ci_data):
+    data = datasets.load("tracking_trackml", "ci", ci_data)
     with pytest.raises(ValueError, match="no hits"):
-        F.load_event(99, "ci", ci_data)
+        following.load_event(data, 99)
 
 
 def test_csv_and_hdf5_copies_give_the_same_event(ci_data, ci_events):
-    from_csv = F.load_event(4, "ci", ci_data, csv=True)
+    events = datasets.path("tracking_trackml", "ci", ci_data).parent / "events"
+    from_csv = following.load_event(events, 4)
     for key in ("hit_id", "layer", "particle_id"):
         np.testing.assert_array_equal(from_csv[key], ci_events[4][key])
     np.testing.assert_allclose(from_csv["z"], ci_events[4]["z"], rtol=1e-6)
@@ -89,14 +92,14 @@ def test_csv_and_hdf5_copies_give_the_same_event(ci_data, ci_events):
 
 def test_hit_features_are_phi_r_z_zr():
     event = {"x": np.array([-10.0, 0.0]), "y": np.array([0.0, -20.0]), "z": np.array([5.0, -40])}
-    f = F.hit_features(event, np.array([[1, 0, -1]]))
+    f = following.hit_features(event, np.array([[1, 0, -1]]))
     assert f.shape == (1, 3, 4)
     np.testing.assert_allclose(f[0, :2], [[-np.pi / 2, 20.0, -40.0, -2.0], [np.pi, 10.0, 5.0, 0.5]])
     assert np.isnan(f[0, 2]).all()
 
 
 def test_true_tracks_are_ordered_outward(event):
-    pids, tracks = F.true_tracks(event)
+    pids, tracks = following.true_tracks(event)
     assert pids.size == np.unique(event["particle_id"][event["particle_id"] > 0]).size
     layers = np.where(tracks >= 0, event["layer"][np.maximum(tracks, 0)], 99)
     assert np.all((np.diff(layers, axis=1) > 0) | (tracks[:, 1:] < 0)), "one hit per layer, outward"
@@ -107,68 +110,68 @@ def test_true_tracks_are_ordered_outward(event):
 
 def test_perfect_predictor_reaches_the_reconstructable_ceiling(event):
     """True seeds followed with the true next hit: every reconstructable particle found."""
-    seeds = F.true_seeds(event)
-    tracks = F.follow(event, seeds, F.truth_predictor(event))
+    seeds = following.true_seeds(event)
+    tracks = following.follow(event, seeds, following.truth_predictor(event))
     ceiling = _reconstructable_weight(event)
     assert 0.8 < ceiling < 1.0
-    assert abs(F.score(event, tracks) - ceiling) < 0.01
-    assert F.score(event, seeds) < ceiling - 0.2  # the seeds alone are far from it
+    assert abs(following.score(event, tracks) - ceiling) < 0.01
+    assert following.score(event, seeds) < ceiling - 0.2  # the seeds alone are far from it
 
 
 def test_physics_extrapolation_beats_trivial_and_random_predictors(event):
-    seeds = F.true_seeds(event)
+    seeds = following.true_seeds(event)
     rng = np.random.default_rng(0)
 
     def random_predictor(ev, tracks, length):
         last = tracks[np.arange(tracks.shape[0]), length - 1]
-        nxt = np.minimum(ev["layer"][last] + 1, F.N_LAYERS - 1)
-        return np.stack([rng.uniform(-np.pi, np.pi, last.size), F.LAYER_RADII_MM[nxt],
-                         rng.uniform(-1, 1, last.size) * F.HALF_LENGTH_MM[nxt]], axis=1)
+        nxt = np.minimum(ev["layer"][last] + 1, following.N_LAYERS - 1)
+        return np.stack([rng.uniform(-np.pi, np.pi, last.size), following.LAYER_RADII_MM[nxt],
+                         rng.uniform(-1, 1, last.size) * following.HALF_LENGTH_MM[nxt]], axis=1)
 
-    linear = F.score(event, F.follow(event, seeds, F.linear_predictor))
-    stay = F.score(event, F.follow(event, seeds, F.stay_predictor))
-    rand = F.score(event, F.follow(event, seeds, random_predictor))
+    linear = following.score(event, following.follow(event, seeds, following.linear_predictor))
+    stay = following.score(event, following.follow(event, seeds, following.stay_predictor))
+    rand = following.score(event, following.follow(event, seeds, random_predictor))
     ceiling = _reconstructable_weight(event)
     assert linear > ceiling - 0.12, (linear, ceiling)
     assert linear > stay + 0.2 and linear > rand + 0.3, (linear, stay, rand)
 
 
 def test_doublet_dbscan_seeds_are_pure_and_beat_per_hit_dbscan(event):
-    seeds = F.dbscan_seeds(event)
-    assert seeds.ndim == 2 and seeds.shape[1] == F.N_SEED_HITS and seeds.dtype == np.int64
+    seeds = following.dbscan_seeds(event)
+    assert seeds.ndim == 2 and seeds.shape[1] == following.N_SEED_HITS and seeds.dtype == np.int64
     assert np.unique(seeds).size == seeds.size, "seeds must not share hits"
-    quality = F.seed_quality(event, seeds)
-    truth = F.seed_quality(event, F.true_seeds(event))
+    quality = following.seed_quality(event, seeds)
+    truth = following.seed_quality(event, following.true_seeds(event))
     assert truth["purity"] == truth["efficiency"] == 1.0
     assert quality["purity"] > 0.9 and 0.4 < quality["efficiency"] < 1.0, quality
-    per_hit = F.seed_quality(event, F.dbscan_seeds(event, features="hits"))
+    per_hit = following.seed_quality(event, following.dbscan_seeds(event, features="hits"))
     assert per_hit["efficiency"] < quality["efficiency"] - 0.3, (per_hit, quality)
-    followed = F.score(event, F.follow(event, seeds, F.linear_predictor))
-    assert F.score(event, seeds) < followed < F.score(event, F.follow(
-        event, F.true_seeds(event), F.linear_predictor))
+    followed = following.score(event, following.follow(event, seeds, following.linear_predictor))
+    assert following.score(event, seeds) < followed < following.score(event, following.follow(
+        event, following.true_seeds(event), following.linear_predictor))
     with pytest.raises(ValueError, match="features"):
-        F.dbscan_seeds(event, features="pixels")
+        following.dbscan_seeds(event, features="pixels")
 
 
 def test_nearest_free_hits_resolves_conflicts_by_distance():
     hits = np.array([[0.0, 0, 0], [10.0, 0, 0], [100.0, 0, 0]])
     points = np.array([[1.0, 0, 0], [0.5, 0, 0], [200.0, 0, 0]])
     free = np.ones(3, dtype=bool)
-    got = F.nearest_free_hits(points, hits, free, max_distance_mm=20.0)
+    got = following.nearest_free_hits(points, hits, free, max_distance_mm=20.0)
     # point 1 is nearer hit 0 and wins it; point 0 falls back to hit 1; point 2 is out of reach
     assert got.tolist() == [1, 0, -1]
     assert free.tolist() == [False, False, True]
     free = np.array([False, True, True])
-    assert F.nearest_free_hits(points[:1], hits, free, max_distance_mm=20.0).tolist() == [1]
+    assert following.nearest_free_hits(points[:1], hits, free, max_distance_mm=20.0).tolist() == [1]
 
 
 def test_submission_gives_every_hit_one_track(event):
-    seeds = F.true_seeds(event)[:10]
-    sub = F.submission(event, seeds)
+    seeds = following.true_seeds(event)[:10]
+    sub = following.submission(event, seeds)
     np.testing.assert_array_equal(sub["hit_id"], event["hit_id"])
     assert np.unique(sub["track_id"]).size == event["hit_id"].size - seeds.size + 10
     with pytest.raises(ValueError, match="two tracks"):
-        F.submission(event, np.array([[0, 1], [1, 2]]))
+        following.submission(event, np.array([[0, 1], [1, 2]]))
 
 
 def test_lstm_learns_to_extrapolate_and_batching_does_not_change_tracks(ci_events):
@@ -176,21 +179,21 @@ def test_lstm_learns_to_extrapolate_and_batching_does_not_change_tracks(ci_event
     import keras
 
     keras.utils.set_random_seed(0)
-    X, Y = F.training_set(ci_events[:2])
-    Xt, Yt = F.training_set(ci_events[4])
-    assert X.shape[1:] == (F.N_SEED_HITS, 4) and Y.shape[1:] == (3,)
-    model = F.build_model(units=32, learning_rate=0.005)
+    X, Y = following.training_set(ci_events[:2])
+    Xt, Yt = following.training_set(ci_events[4])
+    assert X.shape[1:] == (following.N_SEED_HITS, 4) and Y.shape[1:] == (3,)
+    model = following.build_model(units=32, learning_rate=0.005)
     model.fit(X, Y, epochs=3, batch_size=128, verbose=0)
     mse = float(np.mean((model.predict(Xt, batch_size=1024, verbose=0) - Yt) ** 2))
     stay = float(np.mean(Yt ** 2))  # the trivial prediction: a step of zero
     assert mse < 0.2 * stay, (mse, stay)
     event = ci_events[4]
-    seeds = F.true_seeds(event)[:200]
-    big = F.follow(event, seeds, F.lstm_predictor(model, batch_size=1024))
-    small = F.follow(event, seeds, F.lstm_predictor(model, batch_size=37))
+    seeds = following.true_seeds(event)[:200]
+    big = following.follow(event, seeds, following.lstm_predictor(model, batch_size=1024))
+    small = following.follow(event, seeds, following.lstm_predictor(model, batch_size=37))
     assert (big >= 0).sum() > seeds.size * 1.3, "the LSTM extends the seeds"
     # float32 batch arithmetic may flip a near tie; nearly every hit must agree
     assert np.mean(big == small) > 0.99
-    t = F.timing(event, model, batch_sizes=(16, 1024), seeds=seeds, max_calls=3)
+    t = following.timing(event, model, batch_sizes=(16, 1024), seeds=seeds, max_calls=3)
     assert set(t) == {"seeding_per_event", "seeding", "inference", "fitting", "n_tracks"}
     assert t["n_tracks"] == 200 and all(v > 0 for v in t["inference"].values())

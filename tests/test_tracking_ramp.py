@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from hepdl.tracking import helix, ramp
+from hepdl.common import physics
+from hepdl.tracking import ramp
 
 CFG = ramp.RampConfig()
 RADII = np.asarray(CFG.layer_radii_mm)
@@ -82,7 +83,7 @@ def test_without_scattering_hits_follow_the_circle_through_the_vertex():
     offsets = np.searchsorted(parts["event_id"], hits["event_id"][track])
     p = offsets + hits["cluster_id"][track]
     r = RADII[hits["layer"][track]]
-    rc = helix.curvature_radius_mm(np.abs(parts["pt"][p]), field_tesla=2.0)
+    rc = physics.curvature_radius_mm(np.abs(parts["pt"][p]), field_tesla=2.0)
     phi_pred = parts["phi"][p] - np.sign(parts["pt"][p]) * np.arcsin(r / (2 * rc))
     phi = np.arctan2(hits["y"][track], hits["x"][track])
     residual_mm = np.angle(np.exp(1j * (phi - phi_pred))) * r
@@ -100,12 +101,12 @@ def test_multiple_scattering_matches_highland_and_scales_as_one_over_pt():
         hits, parts = data["hits"], data["particles"]
         last = hits["layer"] == 8
         p = np.searchsorted(parts["event_id"], hits["event_id"][last]) + hits["cluster_id"][last]
-        rc = helix.curvature_radius_mm(pt, field_tesla=2.0)
+        rc = physics.curvature_radius_mm(pt, field_tesla=2.0)
         phi_pred = parts["phi"][p] - np.sign(parts["pt"][p]) * np.arcsin(RADII[8] / (2 * rc))
         dphi = np.angle(np.exp(1j * (np.arctan2(hits["y"][last], hits["x"][last]) - phi_pred)))
         spread[pt] = dphi.std()
         # kinks on layers 0-7, each moving the outer hit by theta0 * (R8 - Rk)
-        theta0 = helix.highland_theta0(pt, cfg.thickness_x0)
+        theta0 = physics.highland_theta0(pt, cfg.thickness_x0)
         expected = theta0 * np.sqrt(np.sum((RADII[8] - RADII[:8]) ** 2)) / RADII[8]
         assert abs(spread[pt] / expected - 1) < 0.1, (pt, spread[pt], expected)
     assert abs(spread[1.0] / spread[4.0] - 4.0) < 0.5

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from particle import Particle
 
-from hepdl.tracking import helix, trackml
+from hepdl.common import physics
+from hepdl.tracking import trackml
 
 CFG = trackml.TrackMLConfig()
 RADII = np.asarray(CFG.layer_radii_mm)
@@ -81,7 +82,7 @@ def test_without_material_the_hits_lie_on_the_helix():
     truth, parts = data["truth"], data["particles"]
     row = _particle_row(data, truth["event_id"], truth["particle_id"])
     pt = np.hypot(parts["px"], parts["py"])[row].astype(float)
-    rc = helix.curvature_radius_mm(pt, field_tesla=cfg.field_tesla)
+    rc = physics.curvature_radius_mm(pt, field_tesla=cfg.field_tesla)
     chord = np.hypot(truth["tx"] - parts["vx"][row], truth["ty"] - parts["vy"][row])
     arc = 2 * rc * np.arcsin(chord / (2 * rc))
     # z advances as pz / pT along the transverse arc; pT and pz stay as at the vertex

@@ -81,7 +81,7 @@ def test_showers_separate_with_both_features_better_than_one():
 
 def test_bad_sizes_are_rejected():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="n_events must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="n_events must be an integer of at least 1, got 0"):
         sim.simulate_barrel_events(0, rng=rng)
-    with pytest.raises(ValueError, match="n_showers must be at least 1"):
+    with pytest.raises(ValueError, match="n_showers must be an integer of at least 1"):
         sim.simulate_showers(-3, rng=rng)

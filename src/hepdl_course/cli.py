@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hepdl.common.tiers import TIERS
 from hepdl_course import course
 
 
@@ -166,6 +167,8 @@ def cmd_collect(args) -> int:
 
 def cmd_autograde(args) -> int:
     from hepdl_course import instructor
+    from hepdl_course.autograde import REPORTS
+    from hepdl_course.settings import course_path
 
     def run():
         print(f"{'student':24s} {'status':19s} {'score':>9s}  notes")
@@ -176,7 +179,7 @@ def cmd_autograde(args) -> int:
         manual = [r for r in results if r.status == "needs manual grade"]
         print(f"{len(results)} student(s): {len(results) - len(failed) - len(manual)} graded, "
               f"{len(manual)} need a manual grade, {len(failed)} failed; report in "
-              f"{instructor._course_dir(args.course_dir) / instructor.REPORTS}")
+              f"{course_path(args.course_dir) / REPORTS}")
         return 1 if failed else 0
     return _instructor(run)
 
@@ -211,13 +214,14 @@ def cmd_formgrader(args) -> int:
 
     from hepdl_course import instructor
     from hepdl_course.nbgrader_course import nbgrader_env
+    from hepdl_course.settings import course_path
 
     def run():
         cmd = instructor.formgrader_command(args.course_dir, port=args.port,
                                             open_browser=not args.no_browser, token=args.token)
         print(f"Starting the formgrader on http://127.0.0.1:{args.port}/formgrader "
               "(the URL with its token follows)", flush=True)
-        os.chdir(instructor._course_dir(args.course_dir))
+        os.chdir(course_path(args.course_dir))
         os.execve(cmd[0], cmd, nbgrader_env())
         return 0  # not reached
     return _instructor(run)
@@ -313,14 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
     p = sub.add_parser("execute", help="run one source notebook with papermill at a tier")
     p.add_argument("name")
-    p.add_argument("--tier", default="ci", choices=["ci", "student", "full"])
+    p.add_argument("--tier", default="ci", choices=TIERS)
     p.add_argument("--work-dir", default=None)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_execute)
     p = sub.add_parser("roundtrip", help="grade the solution and the untouched student version")
     p.add_argument("names", nargs="*")
-    p.add_argument("--tier", default="ci", choices=["ci", "student", "full"])
+    p.add_argument("--tier", default="ci", choices=TIERS)
     p.add_argument("--course-dir", default=None)
     p.set_defaults(func=cmd_roundtrip)
     p = sub.add_parser("references", help="regenerate the stored reference runs (pytest-notebook)")

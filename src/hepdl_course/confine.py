@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 
-from hepdl_course.instructor import _landlock
+from hepdl_course.sandbox import apply_landlock
 
 __all__ = ["main"]
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("name the program to start after --")
     for folder in args.writable:
         os.makedirs(folder, exist_ok=True)
-    confined = _landlock(args.protect, args.writable, args.readable, tcp=True)
+    confined = apply_landlock(args.protect, args.writable, args.readable, tcp=True)
     if confined is None:
         print("hepdl_course.confine: Landlock is not available on this kernel: starting "
               f"{command[0]} UNCONFINED (it can read {', '.join(args.protect)}); use one Linux "

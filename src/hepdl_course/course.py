@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hepdl.common.tiers import DEFAULT_TIER, TIERS, check_tier
+
 __all__ = ["SECTIONS", "Assignment", "AssignmentError", "assignments", "find", "repo_root"]
 
 SECTIONS = ("preexercises", "lessons")
-TIERS = ("ci", "full")
+#: The notebook parameter that holds the tier; the executor sets it, assignment.toml does not.
+TIER_PARAMETER = "SIZE"
 
 
 class AssignmentError(ValueError):
@@ -64,12 +67,9 @@ class Assignment:
         return self.root / self.section / self.name
 
     def tier_parameters(self, tier: str) -> dict[str, Any]:
-        """Papermill parameters of ``tier`` (``student`` = the notebook's own defaults)."""
-        if tier == "student":
-            return {}
-        if tier not in self.parameters:
-            raise AssignmentError(f"{self.name}: assignment.toml has no [parameters.{tier}]")
-        return dict(self.parameters[tier])
+        """Papermill parameters of ``tier``: ``SIZE = tier``, then ``[parameters.<tier>]`` of
+        assignment.toml (none for ``student``, whose values are the notebook's own defaults)."""
+        return {TIER_PARAMETER: check_tier(tier), **self.parameters.get(tier, {})}
 
 
 def _load(root: Path, folder: Path) -> Assignment:
@@ -92,9 +92,13 @@ def _load(root: Path, folder: Path) -> Assignment:
         if not isinstance(budget.get(key), (int, float)) or budget[key] <= 0:
             raise AssignmentError(f"{where}: [budget] {key} must be a positive number")
     parameters = data.get("parameters", {})
-    for tier in TIERS:
-        if not isinstance(parameters.get(tier), dict):
-            raise AssignmentError(f"{where}: missing [parameters.{tier}]")
+    for tier, values in parameters.items():
+        if tier not in TIERS or tier == DEFAULT_TIER or not isinstance(values, dict):
+            raise AssignmentError(f"{where}: [parameters.{tier}] is not a table of a tier "
+                                  f"other than {DEFAULT_TIER!r} (one of {TIERS})")
+        if TIER_PARAMETER in values:
+            raise AssignmentError(f"{where}: remove {TIER_PARAMETER} from [parameters.{tier}]: "
+                                  f"the executor sets {TIER_PARAMETER} = {tier!r} itself")
     expect = {}
     for key, band in data.get("expect", {}).items():
         if (not isinstance(band, list) or len(band) != 2

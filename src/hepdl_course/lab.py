@@ -6,19 +6,20 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["lab_command"]
+__all__ = ["jupyter_lab_command", "lab_command"]
 
 
-def lab_command(root: Path, *, port: int = 8888, open_browser: bool = True,
-                token: str | None = None) -> list[str]:
-    """The ``jupyter lab`` command line that serves ``root`` on 127.0.0.1."""
+def jupyter_lab_command(root: Path, *, default_url: str, port: int, open_browser: bool,
+                        token: str | None) -> list[str]:
+    """The ``jupyter lab`` command line that serves ``root`` on 127.0.0.1:``port`` (no other
+    port if it is taken), opening ``default_url``; ``token=None`` lets Jupyter make one."""
     cmd = [
         sys.executable, "-m", "jupyter", "lab",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        "--LabApp.default_url=/lab/tree/preexercises",
+        f"--LabApp.default_url={default_url}",
     ]
     if not open_browser:
         cmd.append("--no-browser")
@@ -27,6 +28,13 @@ def lab_command(root: Path, *, port: int = 8888, open_browser: bool = True,
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     return cmd
+
+
+def lab_command(root: Path, *, port: int = 8888, open_browser: bool = True,
+                token: str | None = None) -> list[str]:
+    """The ``jupyter lab`` command line that serves the course ``root``, opening the pre-exercises."""
+    return jupyter_lab_command(root, default_url="/lab/tree/preexercises", port=port,
+                               open_browser=open_browser, token=token)
 
 
 def run_lab(root: Path, **kwargs) -> int:

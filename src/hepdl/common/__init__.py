@@ -1,4 +1,11 @@
-"""The common room: file I/O, results, plot style, seeding and training callbacks."""
+"""The common room: what every detector room shares (see ``src/hepdl/README.md``).
+
+File I/O (:mod:`~hepdl.common.io`), results, plot style, seeding, the data-set description
+(:mod:`~hepdl.common.registry`), argument checks (:mod:`~hepdl.common.checks`), per-event
+tables (:mod:`~hepdl.common.tables`), azimuth wrapping and binning
+(:mod:`~hepdl.common.azimuth`), solenoid physics (:mod:`~hepdl.common.physics`) and, imported
+on their own because they need Keras, the training callbacks (:mod:`~hepdl.common.callbacks`).
+"""
 
 from hepdl.common import io, results, seeding, style
 

@@ -11,21 +11,27 @@ damaged. A build writes, last, ``datasets/NAME/SIZE/NAME.sha256``: the SHA-256 d
 it wrote, in ``sha256sum`` format. :func:`load` checks the HDF5 file against it before reading, and
 a build rebuilds any data set whose files no longer match it.
 
-The folder that holds ``datasets/`` is found in this order: the ``root`` argument (a notebook's
-``DATA_DIR`` parameter), the ``HEPDL_DATA_DIR`` environment variable, the nearest ``datasets/``
-folder in the current folder or above it, and the course checkout the package was installed from.
+Where the files live and how they are read is :mod:`hepdl.common.data` (the read side, which
+needs no registry); this module adds the registry, the names it knows and the build.
+
+The data sets are declared by the detector rooms, each in its ``DATASETS`` list: the registry
+finds the rooms itself (every subpackage of :mod:`hepdl` but ``common`` and ``datasets`` that
+defines ``DATASETS``), so a new room needs no line here (see ``src/hepdl/README.md``).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 from pathlib import Path
 from typing import Any
 
+import hepdl
 from hepdl import __version__
-from hepdl.common import io, seeding
+from hepdl.common import data, io, seeding
 from hepdl.common.registry import DatasetSpec
+from hepdl.common.tiers import TIERS, check_tier
 
 __all__ = [
     "BuildResult",
@@ -41,24 +47,42 @@ __all__ = [
     "rebuild_command",
 ]
 
-ENV_VAR = "HEPDL_DATA_DIR"
-SIZES = ("ci", "student", "full")
+ENV_VAR = data.ENV_VAR
+#: The sizes a data set is built at: the course's tiers (:mod:`hepdl.common.tiers`).
+SIZES = TIERS
 
 
-ROOMS = ("warmup", "tracking", "driftchamber")
+#: Subpackages of :mod:`hepdl` that are not detector rooms.
+_NOT_ROOMS = ("common", "datasets")
 
 
-def _collect() -> dict[str, DatasetSpec]:
+def _discover_rooms() -> tuple[str, ...]:
+    """The detector rooms: every subpackage of :mod:`hepdl` but ``common`` and ``datasets``
+    that defines ``DATASETS``, in alphabetical order."""
+    rooms = []
+    for info in pkgutil.iter_modules(hepdl.__path__):
+        if not info.ispkg or info.name in _NOT_ROOMS:
+            continue
+        if hasattr(importlib.import_module(f"hepdl.{info.name}"), "DATASETS"):
+            rooms.append(info.name)
+    return tuple(sorted(rooms))
+
+
+def _collect(rooms: tuple[str, ...]) -> dict[str, DatasetSpec]:
     registry: dict[str, DatasetSpec] = {}
-    for room in ROOMS:
+    for room in rooms:
         for spec in importlib.import_module(f"hepdl.{room}").DATASETS:
             if spec.name in registry:
-                raise RuntimeError(f"data set {spec.name!r} is declared twice (hepdl.{room})")
+                raise RuntimeError(f"data set {spec.name!r} is declared twice (hepdl.{room}); "
+                                   "rename one of them")
             registry[spec.name] = spec
     return registry
 
 
-REGISTRY: dict[str, DatasetSpec] = _collect()
+#: The detector rooms found (``hepdl.<room>`` with a ``DATASETS`` list).
+ROOMS: tuple[str, ...] = _discover_rooms()
+#: Every data set, by name.
+REGISTRY: dict[str, DatasetSpec] = _collect(ROOMS)
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -67,49 +91,19 @@ def _spec(name: str) -> DatasetSpec:
     return REGISTRY[name]
 
 
-def _check_size(size: str) -> str:
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
-    return size
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Return the folder that holds the course's data sets (see the module docstring)."""
-    if root is not None and str(root) != "":
-        return Path(root)
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "datasets").is_dir():
-            return folder / "datasets"
-    checkout = Path(__file__).resolve().parents[3] / "datasets"
-    if checkout.is_dir():
-        return checkout
-    raise FileNotFoundError(
-        "No datasets/ folder found in the current folder or above it. Run from inside the "
-        f"course folder, or set {ENV_VAR}=/path/to/datasets, or pass DATA_DIR."
-    )
+#: Where the data sets are found: :func:`hepdl.common.data.data_root` (its docstring has the order).
+data_root = data.data_root
 
 
 def rebuild_command(name: str, size: str = "student", *, force: bool = False) -> str:
-    """The shell command that (re)builds one data set; ``force`` rebuilds one that is up to date.
-
-    Examples
-    --------
-    >>> rebuild_command("warmup_hits", "ci")
-    'python -m hepdl.datasets build --size ci warmup_hits'
-    >>> rebuild_command("warmup_hits", "ci", force=True)
-    'python -m hepdl.datasets build --size ci --force warmup_hits'
-    """
-    flag = " --force" if force else ""
-    return f"python -m hepdl.datasets build --size {_check_size(size)}{flag} {_spec(name).name}"
+    """The shell command that (re)builds a data set this registry knows
+    (:func:`hepdl.common.data.rebuild_command`); ``force`` rebuilds one that is up to date."""
+    return data.rebuild_command(_spec(name).name, size, force=force)
 
 
 def path(name: str, size: str = "student", root: str | os.PathLike | None = None) -> Path:
     """Where data set ``name`` at ``size`` lives: ``<root>/NAME/SIZE/NAME.h5``."""
-    return data_root(root) / _spec(name).name / _check_size(size) / f"{name}.h5"
+    return data.path(_spec(name).name, size, root)
 
 
 def load(
@@ -118,7 +112,8 @@ def load(
     root: str | os.PathLike | None = None,
     keys: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Read a built data set into a nested dict of numpy arrays.
+    """Read a built data set into a nested dict of numpy arrays (:func:`hepdl.common.data.load`,
+    for a name this registry knows).
 
     Raises
     ------
@@ -126,10 +121,7 @@ def load(
         If the file is missing, damaged (its digest differs from the one its build recorded, or
         there is none) or unreadable; the message gives the command that rebuilds it.
     """
-    target = path(name, size, root)
-    io.verify_digest(target, rebuild=rebuild_command(name, size))
-    # The file is as its build wrote it: if it still cannot be read, only --force rebuilds it.
-    return io.read_h5(target, keys, rebuild=rebuild_command(name, size, force=True))
+    return data.load(_spec(name).name, size, root, keys)
 
 
 class BuildResult(tuple):
@@ -199,7 +191,7 @@ def build(
     wrote, so an interrupted build leaves none and the next build starts again.
     """
     spec = _spec(name)
-    n = spec.sizes[_check_size(size)]
+    n = spec.sizes[check_tier(size)]
     seed = spec.seed if seed is None else seed
     target = path(name, size, root)
     wanted = {"generator": name, "version": __version__, "seed": seed, "size": size, "n": n}

@@ -1,9 +1,10 @@
 """The talk's four event images of the drift chamber: binary, total, average and per_hit.
 
 Image geometry (a choice of this course): a polar "unrolled chamber" of shape
-``(43, n_phi)``: row = layer (0 innermost, 42 outermost), column = azimuth bin of the fired
-wire's mid-point ``(X, Y)``, ``floor(phi / 2 pi * n_phi)`` with ``phi`` in [0, 2 pi) measured
-counter-clockwise from +x. Every wire maps to one pixel; with the default ``n_phi = 128`` an
+``(43, num_phi_bins)``: row = layer (0 innermost, 42 outermost), column = azimuth bin of the
+fired wire's mid-point ``(X, Y)``, ``floor(phi / 2 pi * num_phi_bins)`` with ``phi`` in
+[0, 2 pi) measured counter-clockwise from +x (:func:`hepdl.common.azimuth.phi_bin`). Every wire
+maps to one pixel; with the default ``num_phi_bins = 128`` an
 outer layer (288 wires) puts two or three wires in a pixel and the innermost (40 wires) fills
 every third pixel. A straight track is a near-vertical line, a bent one a slanted curve, a curler
 a "V" that turns back up (curlers cross a layer twice); the left and right edges are the same
@@ -33,13 +34,16 @@ import os
 import numpy as np
 
 from hepdl.common import io
+from hepdl.common.azimuth import phi_bin
+from hepdl.common.checks import positive_int
 from hepdl.driftchamber.geometry import N_LAYERS
 
-__all__ = ["DEFAULT_N_PHI", "ENCODINGS", "encode", "encode_file", "fit_normalisation",
+__all__ = ["DEFAULT_NUM_PHI_BINS", "ENCODINGS", "encode", "encode_file", "fit_normalisation",
            "normalise"]
 
 ENCODINGS = ("binary", "total", "average", "per_hit")
-DEFAULT_N_PHI = 128
+#: azimuth bins (image columns) unless told otherwise
+DEFAULT_NUM_PHI_BINS = 128
 
 
 def _check_encoding(encoding: str) -> str:
@@ -48,8 +52,9 @@ def _check_encoding(encoding: str) -> str:
     return encoding
 
 
-def encode(hits, *, encoding: str, n_events: int | None = None, n_phi: int = DEFAULT_N_PHI):
-    """Turn a hits table into images ``(n_events, 43, n_phi)`` (float32, not normalised).
+def encode(hits, *, encoding: str, n_events: int | None = None,
+           num_phi_bins: int = DEFAULT_NUM_PHI_BINS):
+    """Turn a hits table into images ``(n_events, 43, num_phi_bins)`` (float32, not normalised).
 
     Parameters
     ----------
@@ -62,12 +67,12 @@ def encode(hits, *, encoding: str, n_events: int | None = None, n_phi: int = DEF
     n_events : int, optional
         Number of events (pass ``len(data["events"]["type"])`` so that events without hits at
         the end get their empty images); by default the largest ``event`` + 1.
-    n_phi : int
-        Azimuth bins.
+    num_phi_bins : int
+        Azimuth bins (image columns).
 
     Returns
     -------
-    numpy.ndarray (n_events, 43, n_phi), float32
+    numpy.ndarray (n_events, 43, num_phi_bins), float32
 
     Examples
     --------
@@ -76,15 +81,14 @@ def encode(hits, *, encoding: str, n_events: int | None = None, n_phi: int = DEF
     >>> hits = {"event": np.array([0, 0]), "layer": np.array([0, 42]),
     ...         "x": np.array([80.0, -760.0]), "y": np.array([1.0, -1.0]),
     ...         "rc": np.array([500.0, 700.0])}
-    >>> img = encode(hits, encoding="average", n_events=2, n_phi=8)
+    >>> img = encode(hits, encoding="average", n_events=2, num_phi_bins=8)
     >>> img.shape, img[0, 0, 0], img[0, 42, 4], float(img[1].sum())
     ((2, 43, 8), np.float32(600.0), np.float32(600.0), 0.0)
-    >>> encode(hits, encoding="per_hit", n_events=2, n_phi=8)[0, 42, 4]
+    >>> encode(hits, encoding="per_hit", n_events=2, num_phi_bins=8)[0, 42, 4]
     np.float32(700.0)
     """
     _check_encoding(encoding)
-    if isinstance(n_phi, bool) or not isinstance(n_phi, (int, np.integer)) or n_phi < 1:
-        raise ValueError(f"n_phi must be a positive integer, got {n_phi!r}")
+    num_phi_bins = positive_int("num_phi_bins", num_phi_bins)
     layer = np.asarray(hits["layer"]).astype(np.int64)
     n_hits = layer.size
     event = (np.asarray(hits["event"]).astype(np.int64) if "event" in hits
@@ -97,14 +101,13 @@ def encode(hits, *, encoding: str, n_events: int | None = None, n_phi: int = DEF
     if n_hits and (layer.min() < 0 or layer.max() >= N_LAYERS):
         raise ValueError(f"hits['layer'] must lie in [0, {N_LAYERS}), "
                          f"got {layer.min()}..{layer.max()}")
-    images = np.zeros((n_events, N_LAYERS, n_phi), dtype=np.float32)
+    images = np.zeros((n_events, N_LAYERS, num_phi_bins), dtype=np.float32)
     if n_hits == 0:
         return images
-    phi = np.mod(np.arctan2(np.asarray(hits["y"], float), np.asarray(hits["x"], float)),
-                 2.0 * np.pi)
-    column = np.minimum((phi * (n_phi / (2.0 * np.pi))).astype(np.int64), n_phi - 1)
+    column = phi_bin(np.arctan2(np.asarray(hits["y"], float), np.asarray(hits["x"], float)),
+                     num_phi_bins)
     flat = images.reshape(-1)
-    index = (event * N_LAYERS + layer) * n_phi + column
+    index = (event * N_LAYERS + layer) * num_phi_bins + column
     charge = np.asarray(hits["rc"], dtype=float)
     if encoding == "per_hit":
         np.add.at(flat, index, charge.astype(np.float32))
@@ -121,8 +124,15 @@ def encode(hits, *, encoding: str, n_events: int | None = None, n_phi: int = DEF
     return images
 
 
-def fit_normalisation(images) -> float:
-    """The data-set-wide scale of a set of training images: its largest pixel value.
+def fit_normalisation(images, percentile: float | None = None) -> float:
+    """The data-set-wide scale of a set of training images.
+
+    Parameters
+    ----------
+    images : array of any shape, the training images (never the test images)
+    percentile : None for the largest pixel value; a number in (0, 100] for that percentile of
+        the lit (positive) pixels, which one rare huge deposit cannot drag (``per_hit`` images:
+        driftchamber2 compares the two)
 
     Raises
     ------
@@ -133,9 +143,15 @@ def fit_normalisation(images) -> float:
     --------
     >>> fit_normalisation(np.array([[[0.0, 2.0]], [[4.0, 0.0]]]))
     4.0
+    >>> fit_normalisation(np.array([[[0.0, 2.0]], [[4.0, 0.0]]]), percentile=50)
+    3.0
     """
     images = np.asarray(images)
-    scale = float(images.max()) if images.size else 0.0
+    if percentile is not None and not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
+    lit = images[images > 0]
+    scale = 0.0 if lit.size == 0 else (float(lit.max()) if percentile is None
+                                       else float(np.percentile(lit, percentile)))
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"the training images have no positive pixel (largest value {scale!r}); "
                          "fit the normalisation on a training set that has hits")
@@ -156,15 +172,15 @@ def normalise(images, scale: float):
     return (np.asarray(images, dtype=np.float32) / np.float32(scale)).astype(np.float32)
 
 
-def encode_file(path: str | os.PathLike, *, encoding: str, n_phi: int = DEFAULT_N_PHI,
-                rebuild: str | None = None):
+def encode_file(path: str | os.PathLike, *, encoding: str,
+                num_phi_bins: int = DEFAULT_NUM_PHI_BINS, rebuild: str | None = None):
     """Read a drift-chamber data file and return ``(images, event_types)``.
 
     Parameters
     ----------
     path : path of a ``driftchamber_events`` HDF5 file
     encoding : one of :data:`ENCODINGS`
-    n_phi : azimuth bins
+    num_phi_bins : azimuth bins (image columns)
     rebuild : the command that recreates the file, quoted if it is missing or broken
 
     Raises
@@ -180,4 +196,5 @@ def encode_file(path: str | os.PathLike, *, encoding: str, n_phi: int = DEFAULT_
         raise io.DataFileError(f"Data file {path} lacks events/type or hits/{missing}: it is not a "
                                f"drift-chamber events file of this version.{hint}")
     types = data["events"]["type"]
-    return encode(data["hits"], encoding=encoding, n_events=types.size, n_phi=n_phi), types
+    return (encode(data["hits"], encoding=encoding, n_events=types.size,
+                   num_phi_bins=num_phi_bins), types)

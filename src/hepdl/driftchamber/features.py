@@ -21,24 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hepdl.driftchamber.simulate import curvature_radius_mm
+from hepdl.common.physics import curvature_radius_mm
+from hepdl.common.tables import count_events
+from hepdl.driftchamber.kinematics import N_TRACKS
 
 __all__ = ["N_TRACKS", "event_features", "track_features"]
-
-#: Tracks per event (``trk`` 0 pi+, 1 pi-, 2 l+, 3 l-).
-N_TRACKS = 4
-
-
-def _n_events(event, n_events):
-    """The number of events, checked against the hits' event numbers ``event``."""
-    event = np.asarray(event)
-    if n_events is None:
-        return int(event.max()) + 1 if event.size else 0
-    if event.size and (event.min() < 0 or event.max() >= n_events):
-        raise ValueError(f"hits['event'] must lie in [0, n_events={n_events}), "
-                         f"got {event.min()}..{event.max()}")
-    return int(n_events)
-
 
 def event_features(hits, n_events: int | None = None):
     """Number of hits, total charge and mean charge per hit of every event.
@@ -63,7 +50,7 @@ def event_features(hits, n_events: int | None = None):
     >>> f["n_hits"].tolist(), f["total_charge"].tolist(), f["mean_charge"].tolist()
     ([2, 0, 1], [400.0, 0.0, 50.0], [200.0, 0.0, 50.0])
     """
-    n = _n_events(hits["event"], n_events)
+    n = count_events(hits["event"], n_events)
     event = np.asarray(hits["event"])
     n_hits = np.bincount(event, minlength=n)
     total = np.bincount(event, weights=np.asarray(hits["rc"], dtype=float), minlength=n)
@@ -105,7 +92,7 @@ def track_features(hits, n_events: int | None = None, *, field_tesla: float = 1.
     >>> round(float(track_features(hits, 1)["pt_fit_gev"][0, 0]), 3)
     0.3
     """
-    n = _n_events(hits["event"], n_events)
+    n = count_events(hits["event"], n_events)
     trk = np.asarray(hits["trk"])
     on_track = trk >= 0
     if np.any(trk >= N_TRACKS):

@@ -22,6 +22,8 @@ from functools import cache
 
 import numpy as np
 
+from hepdl.common.azimuth import wrap_phi
+
 __all__ = ["N_LAYERS", "N_WIRES", "ChamberGeometry", "load_geometry", "nearest_wire"]
 
 N_LAYERS = 43
@@ -149,5 +151,5 @@ def nearest_wire(geometry: ChamberGeometry, layer, phi_rad, z_mm):
     pitch = 2.0 * np.pi / n
     offset = np.asarray(phi_rad) - np.arctan2(y0, x0)
     wire = np.mod(np.rint(offset / pitch).astype(np.int64), n)
-    delta_phi = np.mod(offset - wire * pitch + np.pi, 2.0 * np.pi) - np.pi
+    delta_phi = wrap_phi(offset - wire * pitch)
     return wire, delta_phi

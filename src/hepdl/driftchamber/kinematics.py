@@ -32,6 +32,7 @@ from hepunits import GeV, MeV
 from particle import Particle
 
 __all__ = [
+    "N_TRACKS",
     "PDG_ID",
     "boost",
     "invariant_mass",
@@ -43,6 +44,8 @@ __all__ = [
     "two_body_momentum",
 ]
 
+#: Charged tracks of every reaction, in the order (pi+, pi-, l+, l-): ``trk`` 0, 1, 2, 3.
+N_TRACKS = 4
 #: PDG ids used here, by name.
 PDG_ID = {"psi(2S)": 100443, "J/psi": 443, "pi+": 211, "pi-": -211, "e+": -11, "e-": 11,
           "mu+": -13, "mu-": 13}

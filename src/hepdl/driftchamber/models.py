@@ -36,10 +36,13 @@ from collections.abc import Sequence
 
 import keras
 
+from hepdl.driftchamber.encodings import DEFAULT_NUM_PHI_BINS
+from hepdl.driftchamber.geometry import N_LAYERS
+
 __all__ = ["CircularPad", "build_cnn", "build_cnn_lstm", "build_dense", "loss_for"]
 
 #: The image shape of :func:`hepdl.driftchamber.encodings.encode` with a channel axis.
-IMAGE_SHAPE = (43, 128, 1)
+IMAGE_SHAPE = (N_LAYERS, DEFAULT_NUM_PHI_BINS, 1)
 
 
 @keras.saving.register_keras_serializable(package="hepdl")

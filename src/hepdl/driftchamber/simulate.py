@@ -34,10 +34,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from hepdl.common.checks import positive_int
 from hepdl.common.physics import curvature_radius_mm
 from hepdl.driftchamber import kinematics
 from hepdl.driftchamber.dedx import GasConfig, lognormal_fluctuation, relative_dedx
 from hepdl.driftchamber.geometry import N_WIRES, ChamberGeometry, load_geometry, nearest_wire
+from hepdl.driftchamber.kinematics import N_TRACKS
 
 __all__ = [
     "EVENT_TYPES",
@@ -109,7 +112,7 @@ def config_dict(config: DriftChamberConfig) -> dict:
 
 def _four_momenta(types, *, rng):
     n = types.size
-    p4 = np.empty((n, 4, 4))
+    p4 = np.empty((n, N_TRACKS, 4))
     jpsi = types < 2
     m_lep = np.where(types == 0, kinematics.mass_gev(11), kinematics.mass_gev(13))[jpsi]
     p4[jpsi] = kinematics.psi2s_to_pipi_jpsi(m_lep, rng=rng)
@@ -198,8 +201,7 @@ def simulate_events(n_events: int, *, rng: np.random.Generator,
     >>> np.bincount(data["events"]["type"]).tolist(), data["particles"]["pdg"][:4].tolist()
     ([2, 2, 2], [211, -211, -11, 11])
     """
-    if isinstance(n_events, bool) or not isinstance(n_events, (int, np.integer)) or n_events < 1:
-        raise ValueError(f"n_events must be an integer of at least 1, got {n_events!r}")
+    n_events = positive_int("n_events", n_events)
     geo = load_geometry()
     types = rng.permutation(np.arange(n_events) % len(EVENT_TYPES)).astype(np.int8)
     p4 = _four_momenta(types, rng=rng)
@@ -214,13 +216,13 @@ def simulate_events(n_events: int, *, rng: np.random.Generator,
                            kinematics.mass_gev(211))
     momentum = np.linalg.norm(p4[:, 1:], axis=1)
     tracks = {
-        "event": np.repeat(np.arange(n_events), 4),
-        "trk": np.tile(np.arange(4), n_events),
+        "event": np.repeat(np.arange(n_events), N_TRACKS),
+        "trk": np.tile(np.arange(N_TRACKS), n_events),
         "pt": np.hypot(p4[:, 1], p4[:, 2]),
         "pz": p4[:, 3],
         "phi0": np.arctan2(p4[:, 2], p4[:, 1]),
         "charge": np.tile([1, -1, 1, -1], n_events),  # pi+, pi-, l+, l-
-        "z0": np.repeat(z0, 4),
+        "z0": np.repeat(z0, N_TRACKS),
         "dedx": relative_dedx(momentum, track_mass, gas=config.gas),
     }
     # tracks in blocks of _TRACK_BLOCK, so that memory stays flat for large builds

@@ -40,16 +40,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from hepdl.driftchamber.features import _n_events
+from hepdl.common.tables import count_events
+from hepdl.driftchamber.geometry import N_LAYERS
+from hepdl.driftchamber.kinematics import N_TRACKS
 
 __all__ = ["N_TRACKS", "N_LAYERS", "AXIAL", "N_CHANNELS", "SPECIES", "R_SCALE_MM", "Q_SCALE_ADC",
            "track_sequences", "end_points", "curvature_sign", "reference_angle", "rotate_xy",
            "network_inputs", "track_targets"]
 
-#: Tracks per event (``trk`` 0 pi+, 1 pi-, 2 l+, 3 l-).
-N_TRACKS = 4
-#: Layers of the chamber.
-N_LAYERS = 43
 #: Channels of a sequence step: x [mm], y [mm], rc [ADC counts], hit flag (0 or 1).
 N_CHANNELS = 4
 #: Species classes, in label order.
@@ -90,7 +88,7 @@ def track_sequences(hits, n_events: int | None = None):
     trk = np.asarray(hits["trk"])
     if trk.size and trk.max() >= N_TRACKS:
         raise ValueError(f"hits['trk'] must be -1 (noise) or 0..{N_TRACKS - 1}, got {trk.max()}")
-    n = _n_events(hits["event"], n_events)
+    n = count_events(hits["event"], n_events)
     on = trk >= 0
     layer = np.asarray(hits["layer"])[on].astype(np.int64)
     if layer.size and (layer.min() < 0 or layer.max() >= N_LAYERS):
@@ -230,7 +228,7 @@ def track_targets(particles, n_events: int | None = None):
     """
     event = np.asarray(particles["event"]).astype(np.int64)
     trk = np.asarray(particles["trk"]).astype(np.int64)
-    n = _n_events(event, n_events)
+    n = count_events(event, n_events)
     key = event * N_TRACKS + trk
     if key.size != n * N_TRACKS or np.bincount(key, minlength=n * N_TRACKS).max(initial=0) != 1:
         raise ValueError(f"the particle table must hold exactly {N_TRACKS} tracks (trk 0..3) "

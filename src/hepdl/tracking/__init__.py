@@ -2,12 +2,15 @@
 
 Modules
 -------
+``geometry``   the two detectors' layers, shared by the simulators and the readers
 ``ramp``       the 2-D RAMP / DS@HEP 2017 simulator (``simulate_ramp_events``, ``RampConfig``)
 ``trackml``    the 3-D TrackML-like barrel simulator and TrackML's hit weights
-``helix``      shared physics: curvature radius, layer crossings, multiple scattering
 ``formats``    the public CSV layouts: ``read_ramp_csv``, ``read_trackml_event``, writers
 ``scores``     ``ramp_score`` (RAMP clustering efficiency) and ``trackml_score``
 ``baselines``  ``road_following`` and the trivial clusterings
+
+The physics of charged particles in a solenoid (curvature radius, layer crossings, multiple
+scattering) is :mod:`hepdl.common.physics`, shared with the other rooms.
 
 Imported on their own (they hold the models the lessons teach; Keras is imported lazily):
 ``clusterer`` (the DS@HEP LSTM clusterer), ``approaches`` (conformal map, Hough transform,
@@ -26,10 +29,10 @@ from pathlib import Path
 
 from hepdl.common.io import write_h5
 from hepdl.common.registry import DatasetSpec
-from hepdl.tracking import baselines, formats, helix, ramp, scores, trackml
+from hepdl.tracking import baselines, formats, geometry, ramp, scores, trackml
 from hepdl.tracking.formats import read_ramp_csv, read_trackml_event
 
-__all__ = ["DATASETS", "TRACKML_CSV_EVENTS", "baselines", "formats", "helix", "ramp",
+__all__ = ["DATASETS", "TRACKML_CSV_EVENTS", "baselines", "formats", "geometry", "ramp",
            "read_ramp_csv", "read_trackml_event", "scores", "trackml"]
 
 #: TrackML events exported as CSV beside the HDF5 copy (all of ci and student, the first 50 of

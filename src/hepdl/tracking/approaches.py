@@ -36,20 +36,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from hepdl.common.azimuth import TWO_PI, wrap_phi
+from hepdl.common.checks import positive_int
 from hepdl.tracking import clusterer
 from hepdl.tracking.baselines import hit_arrays
 from hepdl.tracking.clusterer import HIT_COLUMNS, N_LAYERS
 
 __all__ = ["RelativeClusterer", "conformal", "hough_accumulator", "hough_clusterer", "hough_kappa",
            "nearest_other_hit", "relative_bins", "relative_images"]
-
-_TWO_PI = 2.0 * np.pi
-
-
-def _wrap(dphi):
-    return np.mod(dphi + np.pi, _TWO_PI) - np.pi
-
-
 
 def conformal(x, y) -> tuple[np.ndarray, np.ndarray]:
     """The conformal map (u, v) = (x, y) / (x^2 + y^2): circles through the origin become lines.
@@ -214,8 +208,7 @@ def hough_clusterer(hits: Mapping, *, n_phi0: int = 720, n_kappa: int = 64,
     """
     event, layer, x, y = hit_arrays(hits)
     for name, value in (("n_phi0", n_phi0), ("n_kappa", n_kappa), ("min_hits", min_hits)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(name, value)
     if not max_kappa > 0 or not kappa_tolerance > 0 or not vertex_mm >= 0:
         raise ValueError(f"max_kappa and kappa_tolerance must be positive and vertex_mm at least 0 "
                          f"[1/mm, mm], got {max_kappa!r}, {kappa_tolerance!r}, {vertex_mm!r}")
@@ -264,22 +257,22 @@ def hough_clusterer(hits: Mapping, *, n_phi0: int = 720, n_kappa: int = 64,
     return pred
 
 
-def relative_bins(phi_hit, phi_seed, window_rad: float, num_bins: int) -> np.ndarray:
+def relative_bins(phi_hit, phi_seed, window_rad: float, num_phi_bins: int) -> np.ndarray:
     """Bin of each hit's azimuth relative to its seed, in a window of +-window_rad; -1 outside.
 
     The azimuth difference dphi = phi_hit - phi_seed is wrapped into [-pi, pi); the window
-    [-window_rad, window_rad) is cut into ``num_bins`` equal bins, so the seed itself
-    (dphi = 0) sits in bin ``num_bins // 2``.
+    [-window_rad, window_rad) is cut into ``num_phi_bins`` equal bins, so the seed itself
+    (dphi = 0) sits in bin ``num_phi_bins // 2``.
 
     Parameters
     ----------
     phi_hit, phi_seed : arrays of the same shape (or broadcastable), azimuths [rad]
     window_rad : half-width of the window, in (0, pi] [rad]
-    num_bins : number of bins, an integer >= 1
+    num_phi_bins : number of bins, an integer >= 1
 
     Returns
     -------
-    int64 array of the broadcast shape: bins 0 ... num_bins - 1, or -1 outside the window
+    int64 array of the broadcast shape: bins 0 ... num_phi_bins - 1, or -1 outside the window
 
     Examples
     --------
@@ -288,11 +281,10 @@ def relative_bins(phi_hit, phi_seed, window_rad: float, num_bins: int) -> np.nda
     """
     if not 0 < window_rad <= np.pi:
         raise ValueError(f"window_rad must be in (0, pi] [rad], got {window_rad!r}")
-    if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
-        raise ValueError(f"num_bins must be an integer of at least 1, got {num_bins!r}")
-    dphi = _wrap(np.asarray(phi_hit, dtype=float) - np.asarray(phi_seed, dtype=float))
-    b = np.floor((dphi + window_rad) / (2.0 * window_rad) * num_bins).astype(np.int64)
-    return np.where((b >= 0) & (b < num_bins), b, -1)
+    positive_int("num_phi_bins", num_phi_bins)
+    dphi = wrap_phi(np.asarray(phi_hit, dtype=float) - np.asarray(phi_seed, dtype=float))
+    b = np.floor((dphi + window_rad) / (2.0 * window_rad) * num_phi_bins).astype(np.int64)
+    return np.where((b >= 0) & (b < num_phi_bins), b, -1)
 
 
 def _seed_pairs(event, layer):
@@ -309,24 +301,24 @@ def _seed_pairs(event, layer):
     return seeds, pair_seed, pair_hit
 
 
-def relative_images(event, layer, phi, window_rad: float, num_bins: int, cluster=None):
-    """Seed-relative images: one (n_layers, num_bins) image per layer-0 hit, seed in the centre.
+def relative_images(event, layer, phi, window_rad: float, num_phi_bins: int, cluster=None):
+    """Seed-relative images: one (n_layers, num_phi_bins) image per layer-0 hit, seed centred.
 
     Like :func:`hepdl.tracking.clusterer.seed_images`, with the azimuth measured from the seed
     (:func:`relative_bins`): layers 1 ... n_layers - 1 hold the event's hits inside the window,
-    layer 0 only the seed (in bin ``num_bins // 2``).
+    layer 0 only the seed (in bin ``num_phi_bins // 2``).
 
     Parameters
     ----------
     event, layer : int arrays (n_hits,), event and layer (0 = innermost) of each hit
     phi : float array (n_hits,), azimuth of each hit [rad]
-    window_rad, num_bins : see :func:`relative_bins`
+    window_rad, num_phi_bins : see :func:`relative_bins`
     cluster : optional int array (n_hits,), the true particle of each hit (-1 noise); when
         given, the targets are returned too
 
     Returns
     -------
-    inputs : float32 array (n_seeds, n_layers, num_bins)
+    inputs : float32 array (n_seeds, n_layers, num_phi_bins)
     seeds : int64 array (n_seeds,), the row of each seed hit
     pair_seed, pair_hit, pair_bin : int64 arrays, every (seed, hit of its event) pair and the
         hit's relative bin (-1 outside the window)
@@ -338,8 +330,8 @@ def relative_images(event, layer, phi, window_rad: float, num_bins: int, cluster
     phi = np.asarray(phi, dtype=float)
     n_layers = N_LAYERS
     seeds, pair_seed, pair_hit = _seed_pairs(event, layer)
-    pair_bin = relative_bins(phi[pair_hit], phi[seeds][pair_seed], window_rad, num_bins)
-    inputs = np.zeros((seeds.size, n_layers, num_bins), dtype=np.float32)
+    pair_bin = relative_bins(phi[pair_hit], phi[seeds][pair_seed], window_rad, num_phi_bins)
+    inputs = np.zeros((seeds.size, n_layers, num_phi_bins), dtype=np.float32)
     shown = (pair_bin >= 0) & ((layer[pair_hit] > 0) | (pair_hit == seeds[pair_seed]))
     inputs[pair_seed[shown], layer[pair_hit[shown]], pair_bin[shown]] = 1.0
     out = (inputs, seeds, pair_seed, pair_hit, pair_bin)
@@ -358,7 +350,7 @@ class RelativeClusterer(clusterer.Clusterer):
     Same interface and training as :class:`hepdl.tracking.clusterer.Clusterer` (``fit(X, y)``,
     ``outputs``, ``from_outputs``, ``predict``, ``predict_single_event``; ``X`` has the columns
     ``event_id, layer, iphi, x, y``), but each seed's image is binned in azimuth relative to
-    the seed, over +-``window_rad``, with ``num_phi_bin`` bins: hits outside the window are
+    the seed, over +-``window_rad``, with ``num_phi_bins`` bins: hits outside the window are
     invisible to the seed and never join its track.
 
     Parameters
@@ -368,11 +360,12 @@ class RelativeClusterer(clusterer.Clusterer):
     other parameters : as :class:`hepdl.tracking.clusterer.Clusterer`
     """
 
-    def __init__(self, num_phi_bin=100, hidden_dim=50, batch_size=128, num_epoch=5,
+    def __init__(self, num_phi_bins=100, hidden_dim=50, batch_size=128, num_epoch=5,
                  learning_rate=0.005, min_score=0.0, train_seconds=600, window_rad=0.8, *,
                  validation_split=0.1, bidirectional=False, verbose=0):
-        super().__init__(num_phi_bin=num_phi_bin, hidden_dim=hidden_dim, batch_size=batch_size,
-                         num_epoch=num_epoch, learning_rate=learning_rate, min_score=min_score,
+        super().__init__(num_phi_bins=num_phi_bins, hidden_dim=hidden_dim,
+                         batch_size=batch_size, num_epoch=num_epoch,
+                         learning_rate=learning_rate, min_score=min_score,
                          train_seconds=train_seconds, validation_split=validation_split,
                          bidirectional=bidirectional, verbose=verbose)
         if not 0 < window_rad <= np.pi:
@@ -382,7 +375,7 @@ class RelativeClusterer(clusterer.Clusterer):
     def _relative(self, X, y=None):
         X = np.asarray(X, dtype=float).reshape(-1, len(HIT_COLUMNS))
         phi = np.arctan2(X[:, 4], X[:, 3])
-        return relative_images(X[:, 0], X[:, 1], phi, self.window_rad, self.num_phi_bin,
+        return relative_images(X[:, 0], X[:, 1], phi, self.window_rad, self.num_phi_bins,
                                cluster=y)
 
     def images(self, X):
@@ -441,7 +434,7 @@ def nearest_other_hit(event, layer, phi) -> np.ndarray:
     """
     event = np.asarray(event).astype(np.int64)
     layer = np.asarray(layer).astype(np.int64)
-    phi = np.mod(np.asarray(phi, dtype=float), _TWO_PI)
+    phi = np.mod(np.asarray(phi, dtype=float), TWO_PI)
     if not event.size == layer.size == phi.size:
         raise ValueError(f"event, layer and phi need one entry per hit, got lengths {event.size}, "
                          f"{layer.size} and {phi.size}")
@@ -459,8 +452,8 @@ def nearest_other_hit(event, layer, phi) -> np.ndarray:
     nxt = np.arange(order.size) + 1
     last_of_group = first[group_id] + size[group_id] - 1
     nxt = np.where(np.arange(order.size) == last_of_group, first[group_id], nxt)
-    gap = np.mod(p[nxt] - p, _TWO_PI)
-    gap = np.minimum(gap, _TWO_PI - gap)
+    gap = np.mod(p[nxt] - p, TWO_PI)
+    gap = np.minimum(gap, TWO_PI - gap)
     prev_gap = np.empty_like(gap)
     prev_gap[nxt] = gap
     d = np.minimum(gap, prev_gap)

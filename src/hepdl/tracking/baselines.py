@@ -20,9 +20,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"]
+from hepdl.common.azimuth import TWO_PI, wrap_phi
 
-_TWO_PI = 2.0 * np.pi
+__all__ = ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"]
 
 
 def one_cluster(hits: Mapping) -> np.ndarray:
@@ -47,10 +47,6 @@ def each_hit_alone(hits: Mapping) -> np.ndarray:
     return np.arange(np.asarray(hits["event_id"]).size, dtype=np.int64)
 
 
-def _wrap(dphi):
-    return np.mod(dphi + np.pi, _TWO_PI) - np.pi
-
-
 def _predict_phi(r_a, phi_a, r_b, phi_b, n_on_track, r_next):
     """Azimuth at ``r_next`` of the circle through (0, 0), hit A and hit B (B the last)."""
     xa, ya = r_a * np.cos(phi_a), r_a * np.sin(phi_a)
@@ -61,7 +57,7 @@ def _predict_phi(r_a, phi_a, r_b, phi_b, n_on_track, r_next):
         yc = 0.5 * (xa * r_b**2 - xb * r_a**2) / det
         rho = np.hypot(xc, yc)
         phi_c = np.arctan2(yc, xc)
-        side = np.sign(_wrap(phi_b - phi_c))
+        side = np.sign(wrap_phi(phi_b - phi_c))
         circle = phi_c + side * np.arccos(np.clip(r_next / (2.0 * rho), -1.0, 1.0))
     use_circle = (n_on_track >= 2) & np.isfinite(circle) & (np.abs(det) > 1e-9)
     return np.where(use_circle, circle, phi_b)
@@ -114,7 +110,7 @@ def road_following(hits: Mapping, *, road_rad: float = 0.05,
     if event.size == 0:
         return pred
     r = np.hypot(x, y)
-    phi = np.mod(np.arctan2(y, x), _TWO_PI)
+    phi = np.mod(np.arctan2(y, x), TWO_PI)
     n_layers = int(layer.max()) + 1
     _, ev = np.unique(event, return_inverse=True)
     ev = ev.ravel()
@@ -136,7 +132,7 @@ def road_following(hits: Mapping, *, road_rad: float = 0.05,
             free = free[np.argsort(key[free], kind="stable")]
             free_key, free_ev = key[free], ev[free]
             r_next = np.median(r[free])
-            target = np.mod(_predict_phi(r_a, phi_a, r_b, phi_b, n_on, r_next), _TWO_PI)
+            target = np.mod(_predict_phi(r_a, phi_a, r_b, phi_b, n_on, r_next), TWO_PI)
             pos = np.searchsorted(free_key, t_event * 8.0 + target)
             first = np.searchsorted(free_ev, t_event, "left")
             last = np.searchsorted(free_ev, t_event, "right") - 1
@@ -145,7 +141,7 @@ def road_following(hits: Mapping, *, road_rad: float = 0.05,
             cand = np.stack([pos - 1, pos, first, last])
             inside = (cand >= first) & (cand <= last) & (last >= first)
             cand = np.clip(cand, 0, free.size - 1)
-            dphi = np.where(inside, np.abs(_wrap(phi[free[cand]] - target)), np.inf)
+            dphi = np.where(inside, np.abs(wrap_phi(phi[free[cand]] - target)), np.inf)
             best = np.argmin(dphi, axis=0)
             columns = np.arange(t_id.size)
             best_dphi = dphi[best, columns]

@@ -1,7 +1,7 @@
 """The LSTM hit clusterer of the DS@HEP 2017 tracking hands-on (lesson 1), as a library module.
 
 Each hit on the innermost layer (layer 0) is a *seed*. For every seed the event becomes an image
-of ``N_LAYERS`` rows (detector layers) by ``num_phi_bin`` columns (azimuthal bins): 1 where a hit
+of ``N_LAYERS`` rows (detector layers) by ``num_phi_bins`` columns (azimuthal bins): 1 where a hit
 is, with only the seed itself left on layer 0. An LSTM reads the image layer by layer and a
 softmax per layer says in which bin the seed's track crosses that layer. Each hit then goes to
 the seed that wants it most (:func:`assign_hits`).
@@ -10,7 +10,7 @@ The code is the same as in ``solutions/tracking1_clusterer`` (where the students
 :func:`phi_bin`, :func:`build_model` and :func:`assign_hits`); later lessons import it from here::
 
     from hepdl.tracking import clusterer
-    model = clusterer.Clusterer(num_phi_bin=100).fit(X_train, y_train)
+    model = clusterer.Clusterer(num_phi_bins=100).fit(X_train, y_train)
     ids = model.predict(X_test)
 
 Keras is imported inside the functions that need it, so ``import hepdl.tracking.clusterer``
@@ -28,44 +28,44 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from hepdl.common import azimuth
+from hepdl.common.checks import positive_int
+from hepdl.tracking.geometry import RAMP_N_LAYERS
+
 __all__ = ["HIT_COLUMNS", "N_LAYERS", "Clusterer", "as_array", "assign_hits", "build_model",
            "correct_hits", "phi_bin", "seed_images", "seed_targets"]
 
 #: detector layers of the RAMP tracker (layer 0 is the innermost, where seeds are)
-N_LAYERS = 9
+N_LAYERS = RAMP_N_LAYERS
 #: the RAMP array layout of ``X``: one row per hit, these columns
 HIT_COLUMNS = ("event_id", "layer", "iphi", "x", "y")
 
-_TWO_PI = 2.0 * np.pi
+def phi_bin(x, y, num_phi_bins: int) -> np.ndarray:
+    """Azimuthal bin of each hit, floor(phi / 2 pi * num_phi_bins) with phi in [0, 2 pi).
 
-
-def phi_bin(x, y, num_phi_bin: int) -> np.ndarray:
-    """Azimuthal bin of each hit, floor(phi / 2 pi * num_phi_bin) with phi in [0, 2 pi).
+    The azimuth of the position ``(x, y)`` binned by :func:`hepdl.common.azimuth.phi_bin`.
 
     Parameters
     ----------
     x, y : arrays of the same shape, hit positions [mm]
-    num_phi_bin : number of equal bins in azimuth, an integer >= 1
+    num_phi_bins : number of equal bins in azimuth, an integer >= 1
 
     Returns
     -------
-    int64 array of the input's shape, values 0 ... num_phi_bin - 1
+    int64 array of the input's shape, values 0 ... num_phi_bins - 1
 
     Raises
     ------
     ValueError
-        if ``num_phi_bin`` is not an integer >= 1.
+        if ``num_phi_bins`` is not an integer >= 1.
 
     Examples
     --------
     >>> phi_bin(np.array([1.0, 0.0]), np.array([1.0, -1.0]), 4).tolist()
     [0, 3]
     """
-    if (isinstance(num_phi_bin, bool) or not isinstance(num_phi_bin, (int, np.integer))
-            or num_phi_bin < 1):
-        raise ValueError(f"num_phi_bin must be an integer of at least 1, got {num_phi_bin!r}")
-    phi = np.mod(np.arctan2(np.asarray(y, dtype=float), np.asarray(x, dtype=float)), _TWO_PI)
-    return np.minimum((phi / _TWO_PI * num_phi_bin).astype(np.int64), num_phi_bin - 1)
+    return azimuth.phi_bin(np.arctan2(np.asarray(y, dtype=float), np.asarray(x, dtype=float)),
+                           num_phi_bins)
 
 
 def _check_layers(layer) -> np.ndarray:
@@ -78,34 +78,35 @@ def _check_layers(layer) -> np.ndarray:
     return layer
 
 
-def seed_images(event, layer, bins, num_phi_bin: int):
-    """One image (N_LAYERS, num_phi_bin) per layer-0 hit: all hits of its event, only the seed on layer 0.
+def seed_images(event, layer, bins, num_phi_bins: int):
+    """One image (N_LAYERS, num_phi_bins) per layer-0 hit: all hits of its event, only the seed on layer 0.
 
     Parameters
     ----------
     event, layer, bins : int arrays (n_hits,), event id, layer (0 ... 8) and azimuthal bin
-        (0 ... num_phi_bin - 1) of each hit
-    num_phi_bin : bins per layer
+        (0 ... num_phi_bins - 1) of each hit
+    num_phi_bins : bins per layer
 
     Returns
     -------
-    inputs : float32 array (n_seeds, N_LAYERS, num_phi_bin), 1 where a hit is
+    inputs : float32 array (n_seeds, N_LAYERS, num_phi_bins), 1 where a hit is
     seeds : int64 array (n_seeds,), the row of each seed hit, in row order
 
     Raises
     ------
     ValueError
-        for a layer outside 0 ... 8 or a bin outside 0 ... num_phi_bin - 1.
+        for a layer outside 0 ... 8 or a bin outside 0 ... num_phi_bins - 1.
     """
     event = np.asarray(event).astype(np.int64)
     layer = _check_layers(layer)
     bins = np.asarray(bins).astype(np.int64)
-    if bins.size and (bins.min() < 0 or bins.max() >= num_phi_bin):
-        raise ValueError(f"bins must be 0 ... {num_phi_bin - 1} for num_phi_bin={num_phi_bin}, got "
-                         f"{bins.min()} ... {bins.max()}; compute them with phi_bin(x, y, num_phi_bin)")
+    if bins.size and (bins.min() < 0 or bins.max() >= num_phi_bins):
+        raise ValueError(f"bins must be 0 ... {num_phi_bins - 1} for num_phi_bins={num_phi_bins}, "
+                         f"got {bins.min()} ... {bins.max()}; compute them with "
+                         "phi_bin(x, y, num_phi_bins)")
     _, ev = np.unique(event, return_inverse=True)
     ev = ev.ravel()
-    images = np.zeros((ev.max(initial=-1) + 1, N_LAYERS, num_phi_bin), dtype=np.float32)
+    images = np.zeros((ev.max(initial=-1) + 1, N_LAYERS, num_phi_bins), dtype=np.float32)
     images[ev, layer, bins] = 1.0
     seeds = np.flatnonzero(layer == 0)
     inputs = images[ev[seeds]]
@@ -114,7 +115,7 @@ def seed_images(event, layer, bins, num_phi_bin: int):
     return inputs, seeds
 
 
-def seed_targets(event, layer, bins, cluster, seeds, num_phi_bin: int) -> np.ndarray:
+def seed_targets(event, layer, bins, cluster, seeds, num_phi_bins: int) -> np.ndarray:
     """The target of each seed: 1 in the bins of its own track's hits.
 
     Parameters
@@ -122,16 +123,16 @@ def seed_targets(event, layer, bins, cluster, seeds, num_phi_bin: int) -> np.nda
     event, layer, bins : int arrays (n_hits,), as for :func:`seed_images`
     cluster : int array (n_hits,), true track id within the event (-1: noise, never a target)
     seeds : int array (n_seeds,), seed rows from :func:`seed_images`
-    num_phi_bin : bins per layer
+    num_phi_bins : bins per layer
 
     Returns
     -------
-    float32 array (n_seeds, N_LAYERS, num_phi_bin)
+    float32 array (n_seeds, N_LAYERS, num_phi_bins)
     """
     event, bins, cluster = (np.asarray(a).astype(np.int64) for a in (event, bins, cluster))
     layer = _check_layers(layer)
     seeds = np.asarray(seeds).astype(np.int64)
-    targets = np.zeros((seeds.size, N_LAYERS, num_phi_bin), dtype=np.float32)
+    targets = np.zeros((seeds.size, N_LAYERS, num_phi_bins), dtype=np.float32)
     if seeds.size == 0:
         return targets
     track = event * (int(cluster.max()) + 2) + cluster
@@ -257,7 +258,7 @@ class Clusterer:
 
     Parameters
     ----------
-    num_phi_bin : azimuthal bins of the seed images (the hands-on used 100 or 200)
+    num_phi_bins : azimuthal bins of the seed images (the hands-on used 100 or 200)
     hidden_dim : LSTM units
     batch_size : seeds per gradient step
     num_epoch : passes over the training seeds
@@ -279,13 +280,13 @@ class Clusterer:
     n_seeds : number of training seeds
     """
 
-    def __init__(self, num_phi_bin=100, hidden_dim=50, batch_size=128, num_epoch=5,
+    def __init__(self, num_phi_bins=100, hidden_dim=50, batch_size=128, num_epoch=5,
                  learning_rate=0.005, min_score=0.0, train_seconds=600, *,
                  validation_split=0.1, bidirectional=False, verbose=0):
-        phi_bin(np.zeros(1), np.zeros(1), num_phi_bin)  # validates num_phi_bin
+        positive_int("num_phi_bins", num_phi_bins)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        self.num_phi_bin, self.hidden_dim = num_phi_bin, hidden_dim
+        self.num_phi_bins, self.hidden_dim = num_phi_bins, hidden_dim
         self.batch_size, self.num_epoch = batch_size, num_epoch
         self.learning_rate, self.min_score = learning_rate, min_score
         self.train_seconds = train_seconds
@@ -297,22 +298,22 @@ class Clusterer:
         if X.ndim != 2 or X.shape[1] != len(HIT_COLUMNS):
             raise ValueError(f"X must be a 2-D array (n_hits, {len(HIT_COLUMNS)}) with columns "
                              f"{HIT_COLUMNS}, got shape {X.shape}; build it with as_array(hits)")
-        bins = phi_bin(X[:, 3], X[:, 4], self.num_phi_bin)
+        bins = phi_bin(X[:, 3], X[:, 4], self.num_phi_bins)
         return X[:, 0].astype(np.int64), _check_layers(X[:, 1]), bins
 
     def images(self, X):
-        """The input images of ``X``, float32 (n_seeds, N_LAYERS, num_phi_bin), and the seed rows."""
+        """The input images of ``X``, float32 (n_seeds, N_LAYERS, num_phi_bins), and the seed rows."""
         event, layer, bins = self._columns(X)
-        return seed_images(event, layer, bins, self.num_phi_bin)
+        return seed_images(event, layer, bins, self.num_phi_bins)
 
     def training_set(self, X, y):
-        """Input images, seed rows and one-hot targets (n_seeds, N_LAYERS, num_phi_bin) of ``X``, ``y``."""
+        """Input images, seed rows and one-hot targets (n_seeds, N_LAYERS, num_phi_bins) of ``X``, ``y``."""
         event, layer, bins = self._columns(X)
         y = np.asarray(y).astype(np.int64)
         if y.shape != event.shape:
             raise ValueError(f"y must hold one true id per hit of X: {y.shape} against {event.shape}")
-        inputs, seeds = seed_images(event, layer, bins, self.num_phi_bin)
-        return inputs, seeds, seed_targets(event, layer, bins, y, seeds, self.num_phi_bin)
+        inputs, seeds = seed_images(event, layer, bins, self.num_phi_bins)
+        return inputs, seeds, seed_targets(event, layer, bins, y, seeds, self.num_phi_bins)
 
     def fit(self, X, y):
         """Train on hits ``X`` (n_hits, 5) and true ids ``y`` (n_hits,); returns self.
@@ -327,7 +328,7 @@ class Clusterer:
         if seeds.size == 0:
             raise ValueError("no layer-0 hit in X: the clusterer needs seeds to train on; pass "
                              "events with hits on layer 0")
-        self.model = build_model(self.hidden_dim, N_LAYERS, self.num_phi_bin,
+        self.model = build_model(self.hidden_dim, N_LAYERS, self.num_phi_bins,
                                  optimizer=keras.optimizers.Nadam(learning_rate=self.learning_rate),
                                  bidirectional=self.bidirectional)
         self.budget = TimeBudget(seconds=self.train_seconds)
@@ -339,12 +340,12 @@ class Clusterer:
         return self
 
     def outputs(self, X):
-        """Network outputs, float32 (n_seeds, N_LAYERS, num_phi_bin), and the seed rows of ``X``."""
+        """Network outputs, float32 (n_seeds, N_LAYERS, num_phi_bins), and the seeds of ``X``."""
         if not hasattr(self, "model"):
             raise RuntimeError("this Clusterer is not trained yet: call fit(X, y) first")
         inputs, seeds = self.images(X)
         if seeds.size == 0:
-            return np.zeros((0, N_LAYERS, self.num_phi_bin), dtype=np.float32), seeds
+            return np.zeros((0, N_LAYERS, self.num_phi_bins), dtype=np.float32), seeds
         import keras
 
         # direct calls in chunks, not model.predict: no tf.function tracing for each new model

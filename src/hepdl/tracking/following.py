@@ -36,9 +36,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from hepdl.common.azimuth import wrap_phi
 from hepdl.tracking.formats import event_prefix, read_trackml_event, select_event
+from hepdl.tracking.geometry import (TRACKML_HALF_LENGTH_MM, TRACKML_LAYER_IDS,
+                                     TRACKML_LAYER_RADII_MM, TRACKML_VOLUME_IDS)
 from hepdl.tracking.scores import trackml_score
-from hepdl.tracking.trackml import TrackMLConfig
 
 __all__ = ["FEATURES", "HALF_LENGTH_MM", "LAYER_RADII_MM", "N_LAYERS", "N_SEED_HITS",
            "build_model", "dbscan_seeds", "decode_targets", "encode_windows", "follow",
@@ -47,11 +49,10 @@ __all__ = ["FEATURES", "HALF_LENGTH_MM", "LAYER_RADII_MM", "N_LAYERS", "N_SEED_H
            "stay_predictor", "submission", "timing", "training_set", "true_seeds",
            "true_tracks", "truth_predictor"]
 
-_CONFIG = TrackMLConfig()
-#: radii of the ten barrel cylinders [mm]
-LAYER_RADII_MM = np.asarray(_CONFIG.layer_radii_mm, dtype=float)
+#: radii of the ten barrel cylinders [mm] (:mod:`hepdl.tracking.geometry`)
+LAYER_RADII_MM = np.asarray(TRACKML_LAYER_RADII_MM, dtype=float)
 #: sensitive half-length of each cylinder along z [mm]
-HALF_LENGTH_MM = np.asarray(_CONFIG.half_length_mm, dtype=float)
+HALF_LENGTH_MM = np.asarray(TRACKML_HALF_LENGTH_MM, dtype=float)
 N_LAYERS = LAYER_RADII_MM.size
 #: hits in a seed, and hits the LSTM reads to predict the next one
 N_SEED_HITS = 5
@@ -61,13 +62,9 @@ FEATURES = ("phi", "r", "z", "z/r")
 # z/r; and of its outputs: the step to the next hit in phi [rad], r [mm] and z [mm]
 _IN_SCALE = np.array([0.1, 1000.0, 100.0, 4.0])
 _OUT_SCALE = np.array([0.1, 100.0, 100.0])
-_LAYER_KEY = {(v, l): i for i, (v, l) in enumerate(zip(_CONFIG.volume_ids, _CONFIG.layer_ids))}
+_LAYER_KEY = {(v, l): i for i, (v, l) in enumerate(zip(TRACKML_VOLUME_IDS, TRACKML_LAYER_IDS))}
 _HIT_COLUMNS = ("hit_id", "x", "y", "z", "volume_id", "layer_id")
 _TRUTH_COLUMNS = ("hit_id", "particle_id", "weight")
-
-
-def _wrap(dphi):
-    return np.mod(np.asarray(dphi) + np.pi, 2 * np.pi) - np.pi
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,17 +145,17 @@ def prepare_event(tables: Mapping) -> dict:
     return event
 
 
-def load_event(event_id: int = 0, size: str = "student", data_dir=None, *, csv: bool = False,
-               data: Mapping | None = None) -> dict:
-    """Read one event of the course's ``tracking_trackml`` data set, ready for following.
+def load_event(source, event_id: int = 0) -> dict:
+    """One event of a TrackML-layout data set, ready for following (see :func:`prepare_event`).
 
     Parameters
     ----------
+    source : the loaded data set, a dict of ``hits`` and ``truth`` tables with ``event_id``
+        columns (``datasets.load("tracking_trackml", SIZE, DATA_DIR)``); or a folder of
+        TrackML CSV files ``eventNNNNNNNNN-{hits,truth}.csv`` (the course's copy is
+        ``datasets.path("tracking_trackml", SIZE, DATA_DIR).parent / "events"``, the first
+        events only)
     event_id : the event (0 is the first)
-    size : data set size, ``"ci"``, ``"student"`` or ``"full"``
-    data_dir : folder that holds ``datasets/`` content (``None`` finds it)
-    csv : read the TrackML CSV files (``events/eventNNNNNNNNN-*.csv``) instead of the HDF5 copy
-    data : an already loaded ``datasets.load("tracking_trackml", ...)`` dict (saves re-reading)
 
     Returns
     -------
@@ -168,20 +165,24 @@ def load_event(event_id: int = 0, size: str = "student", data_dir=None, *, csv: 
     Raises
     ------
     hepdl.common.io.DataFileError
-        The data file is missing; the message quotes ``python -m hepdl.datasets build ...``.
+        A CSV file is missing; in the course's data folder the message quotes
+        ``python -m hepdl.datasets build ...``.
     ValueError
         The event has no hits (e.g. ``event_id`` beyond the data set), or a column is missing.
-    """
-    from hepdl import datasets
 
-    if csv:
-        folder = datasets.path("tracking_trackml", size, data_dir).parent / "events"
-        return prepare_event(read_trackml_event(event_prefix(folder, event_id),
-                                                parts=("hits", "truth")))
-    if data is None:
-        data = datasets.load("tracking_trackml", size, data_dir, keys=["hits", "truth"])
-    return prepare_event(select_event({k: data[k] for k in ("hits", "truth") if k in data},
-                                      int(event_id)))
+    Examples
+    --------
+    >>> data = {"hits": {"event_id": [0, 1], "hit_id": [1, 1], "x": [32.0, 0.0],
+    ...                  "y": [0.0, 72.0], "z": [5.0, 1.0], "volume_id": [8, 8],
+    ...                  "layer_id": [2, 4]}}
+    >>> load_event(data, 1)["layer"].tolist()
+    [1]
+    """
+    if isinstance(source, Mapping):
+        return prepare_event(select_event({k: source[k] for k in ("hits", "truth")
+                                           if k in source}, int(event_id)))
+    return prepare_event(read_trackml_event(event_prefix(source, event_id),
+                                            parts=("hits", "truth")))
 
 
 def hit_features(event: Mapping, rows=None) -> np.ndarray:
@@ -273,7 +274,7 @@ def _doublets(event, n_layers, max_dphi, max_z0_mm):
     pairs = np.concatenate(pairs)
     ra, rb = event["r"][pairs[:, 0]], event["r"][pairs[:, 1]]
     za, zb = event["z"][pairs[:, 0]], event["z"][pairs[:, 1]]
-    kappa = _wrap(event["phi"][pairs[:, 1]] - event["phi"][pairs[:, 0]]) / (rb - ra)
+    kappa = wrap_phi(event["phi"][pairs[:, 1]] - event["phi"][pairs[:, 0]]) / (rb - ra)
     cot = (zb - za) / (rb - ra)
     z0 = za - ra * cot
     phi0 = event["phi"][pairs[:, 0]] - kappa * ra
@@ -418,7 +419,7 @@ def encode_windows(event: Mapping, windows) -> np.ndarray:
         float32 (n, k, 4).
     """
     f = hit_features(event, windows)
-    f[..., 0] = _wrap(f[..., 0] - f[..., -1:, 0])
+    f[..., 0] = wrap_phi(f[..., 0] - f[..., -1:, 0])
     f[..., 2] = f[..., 2] - f[..., -1:, 2]
     return (f / _IN_SCALE).astype(np.float32)
 
@@ -431,7 +432,7 @@ def decode_targets(event: Mapping, last_rows, outputs) -> np.ndarray:
     """
     out = np.asarray(outputs, dtype=float) * _OUT_SCALE
     last = np.asarray(last_rows)
-    return np.stack([_wrap(event["phi"][last] + out[:, 0]), event["r"][last] + out[:, 1],
+    return np.stack([wrap_phi(event["phi"][last] + out[:, 0]), event["r"][last] + out[:, 1],
                      event["z"][last] + out[:, 2]], axis=1)
 
 
@@ -459,7 +460,7 @@ def training_set(events, n_hits: int = N_SEED_HITS) -> tuple[np.ndarray, np.ndar
                 continue
             Xs.append(encode_windows(event, block[:, :n_hits]))
             last, nxt = block[:, n_hits - 1], block[:, n_hits]
-            step = np.stack([_wrap(event["phi"][nxt] - event["phi"][last]),
+            step = np.stack([wrap_phi(event["phi"][nxt] - event["phi"][last]),
                              event["r"][nxt] - event["r"][last],
                              event["z"][nxt] - event["z"][last]], axis=1)
             Ys.append((step / _OUT_SCALE).astype(np.float32))
@@ -518,7 +519,7 @@ def linear_predictor(event: Mapping, tracks, length) -> np.ndarray:
     """
     a, b = _last(tracks, length, 2), _last(tracks, length, 1)
     dr = event["r"][b] - event["r"][a]
-    dphi_dr = _wrap(event["phi"][b] - event["phi"][a]) / dr
+    dphi_dr = wrap_phi(event["phi"][b] - event["phi"][a]) / dr
     dz_dr = (event["z"][b] - event["z"][a]) / dr
     R = LAYER_RADII_MM[None, :]
     z = event["z"][b, None] + dz_dr[:, None] * (R - event["r"][b, None])
@@ -526,7 +527,7 @@ def linear_predictor(event: Mapping, tracks, length) -> np.ndarray:
         np.abs(z) < HALF_LENGTH_MM[None, :] + 20.0)
     target = np.argmax(ok, axis=1)
     r_next = np.where(ok.any(axis=1), LAYER_RADII_MM[target], np.nan)
-    phi = _wrap(event["phi"][b] + dphi_dr * (r_next - event["r"][b]))
+    phi = wrap_phi(event["phi"][b] + dphi_dr * (r_next - event["r"][b]))
     return np.stack([phi, r_next, event["z"][b] + dz_dr * (r_next - event["r"][b])], axis=1)
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from hepdl.common.io import DataFileError
-from hepdl.tracking.ramp import RampConfig, n_phi_cells
+from hepdl.common.tiers import TIERS
+from hepdl.tracking.geometry import RAMP_LAYER_RADII_MM, RAMP_PHI_PITCH_MM, phi_cells
 
 __all__ = [
     "RAMP_HITS_COLUMNS",
@@ -81,7 +82,7 @@ def _rebuild_hint(path: Path) -> str:
         if name in parts:
             i = parts.index(name)
             size = parts[i + 1] if i + 1 < len(parts) else "student"
-            if size in ("ci", "student", "full"):
+            if size in TIERS:
                 return (f"\nRebuild it with:\n    python -m hepdl.datasets build --size {size} "
                         f"--force {name}")
     return "\nCheck the path, or export the files again from the data set's HDF5 copy."
@@ -164,8 +165,8 @@ def _first_bad_line(body: list[str], n_fields: int, usecols: list[int],
     return None, None
 
 
-def _check_ramp_hits(path: Path, hits: dict, config: RampConfig) -> None:
-    n_layers = len(config.layer_radii_mm)
+def _check_ramp_hits(path: Path, hits: dict, layer_radii_mm, phi_pitch_mm) -> None:
+    n_layers = len(layer_radii_mm)
     layer = hits["layer"].astype(np.int64)
     bad = np.flatnonzero((layer < 0) | (layer >= n_layers))
     if bad.size:
@@ -173,7 +174,7 @@ def _check_ramp_hits(path: Path, hits: dict, config: RampConfig) -> None:
             f"{path}: line {bad[0] + 2} puts a hit on layer {layer[bad[0]]}, outside the "
             f"detector (layers 0 to {n_layers - 1}; {bad.size} such rows). The file is not in "
             "the RAMP layout, or its layer column is shifted: layers count from 0 (innermost).")
-    n_cells = n_phi_cells(config)
+    n_cells = phi_cells(layer_radii_mm, phi_pitch_mm)
     iphi = hits["iphi"].astype(np.int64)
     bad = np.flatnonzero((iphi < 0) | (iphi >= n_cells[layer]))
     if bad.size:
@@ -189,14 +190,17 @@ def _check_ramp_hits(path: Path, hits: dict, config: RampConfig) -> None:
             "cluster ids are the particle's index (0, 1, ...) or -1 for noise.")
 
 
-def read_ramp_csv(path: str | os.PathLike, *, config: RampConfig = RampConfig()) -> dict:
+def read_ramp_csv(path: str | os.PathLike, *, config=None) -> dict:
     """Read RAMP-layout hits (and particles, when present) and check them.
 
     Parameters
     ----------
     path : a folder holding ``hits.csv`` (and optionally ``particles.csv``), or one hits file
         such as the challenge's ``train.csv``
-    config : the detector the hits must fit (layers and cells)
+    config : the detector the hits must fit (layers and cells): any object with
+        ``layer_radii_mm`` and ``phi_pitch_mm``, such as a
+        :class:`~hepdl.tracking.ramp.RampConfig`; by default the RAMP geometry of
+        :mod:`hepdl.tracking.geometry`
 
     Returns
     -------
@@ -226,7 +230,10 @@ def read_ramp_csv(path: str | os.PathLike, *, config: RampConfig = RampConfig())
     folder = path if path.is_dir() else None
     hits_path = path / "hits.csv" if folder else path
     hits = _read_table(hits_path, RAMP_HITS_COLUMNS, "RAMP hits")
-    _check_ramp_hits(hits_path, hits, config)
+    if config is None:
+        _check_ramp_hits(hits_path, hits, RAMP_LAYER_RADII_MM, RAMP_PHI_PITCH_MM)
+    else:
+        _check_ramp_hits(hits_path, hits, config.layer_radii_mm, config.phi_pitch_mm)
     out = {"hits": hits}
     if folder is not None and (folder / "particles.csv").exists():
         out["particles"] = _read_table(folder / "particles.csv", RAMP_PARTICLES_COLUMNS,

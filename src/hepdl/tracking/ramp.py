@@ -37,8 +37,11 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from hepdl.tracking import _events
-from hepdl.tracking.helix import curvature_radius_mm, highland_theta0, next_crossing
+from hepdl.common import tables
+from hepdl.common.azimuth import phi_bin
+from hepdl.common.checks import positive_int
+from hepdl.common.physics import curvature_radius_mm, highland_theta0, next_crossing
+from hepdl.tracking.geometry import RAMP_LAYER_RADII_MM, RAMP_PHI_PITCH_MM, phi_cells
 
 __all__ = ["RampConfig", "config_dict", "n_phi_cells", "simulate_ramp_events"]
 
@@ -66,9 +69,8 @@ class RampConfig:
     noise_fraction : expected fraction of all hits that are noise (``cluster_id`` -1)
     """
 
-    layer_radii_mm: tuple[float, ...] = (39.0, 85.0, 155.0, 213.0, 271.0, 405.0, 562.0, 762.0,
-                                         1000.0)
-    phi_pitch_mm: tuple[float, ...] = (0.025,) * 5 + (0.05,) * 4
+    layer_radii_mm: tuple[float, ...] = RAMP_LAYER_RADII_MM
+    phi_pitch_mm: tuple[float, ...] = RAMP_PHI_PITCH_MM
     field_tesla: float = 2.0
     mean_tracks: float = 10.0
     pt_spectrum: str = "uniform"
@@ -118,16 +120,16 @@ class RampConfig:
 
 
 def n_phi_cells(config: RampConfig = RampConfig()) -> np.ndarray:
-    """Number of azimuthal cells of each layer, ``int(2 pi R / pitch) + 1``.
+    """Number of azimuthal cells of each layer of ``config``, ``int(2 pi R / pitch) + 1``.
+
+    See :func:`hepdl.tracking.geometry.phi_cells`.
 
     Examples
     --------
     >>> n_phi_cells().tolist()
     [9802, 21363, 38956, 53533, 68110, 50894, 70624, 95756, 125664]
     """
-    radii = np.asarray(config.layer_radii_mm, dtype=float)
-    pitch = np.asarray(config.phi_pitch_mm, dtype=float)
-    return (2.0 * np.pi * radii / pitch).astype(np.int64) + 1
+    return phi_cells(config.layer_radii_mm, config.phi_pitch_mm)
 
 
 def _draw_pt(n: int, rng: np.random.Generator, config: RampConfig) -> np.ndarray:
@@ -139,15 +141,23 @@ def _draw_pt(n: int, rng: np.random.Generator, config: RampConfig) -> np.ndarray
     return low - slope * np.log1p(-u * (1.0 - np.exp(-(high - low) / slope)))
 
 
-def _block(n_events: int, rng: np.random.Generator, config: RampConfig):
+def _simulate_cell_hits(n_events: int, rng: np.random.Generator, config: RampConfig):
+    """One block of ``n_events``: the particles and the cells they fire, with noise.
+
+    Returns ``(hits, particles)``, flat tables with an ``event`` column counting from 0 (the
+    callback of :func:`hepdl.common.tables.without_empty_events`): ``hits`` one row per fired
+    cell (``event``, ``cluster_id``, ``layer``, ``iphi``, a random sort ``key``), two particles
+    in one cell making one hit that keeps the later particle's id; ``particles`` one row per
+    generated particle.
+    """
     radii = np.asarray(config.layer_radii_mm, dtype=float)
     n_layers = radii.size
     n_cells = n_phi_cells(config)
 
-    counts = _events.positive_poisson(config.mean_tracks, n_events, rng=rng)
+    counts = tables.positive_poisson(config.mean_tracks, n_events, rng=rng)
     n_part = int(counts.sum())
     event = np.repeat(np.arange(n_events), counts)
-    cluster = _events.index_within(event, counts)
+    cluster = tables.index_within(event, counts)
     pt = _draw_pt(n_part, rng, config)
     phi0 = rng.uniform(-np.pi, np.pi, n_part)
     charge = 2 * rng.integers(0, 2, n_part) - 1
@@ -178,8 +188,7 @@ def _block(n_events: int, rng: np.random.Generator, config: RampConfig):
         ux, uy = cos_k * ux - sin_k * uy, sin_k * ux + cos_k * uy
 
     p_idx, layer = np.nonzero(hit)
-    phi = np.mod(hit_phi[p_idx, layer], 2.0 * np.pi)
-    iphi = np.minimum((phi / (2.0 * np.pi) * n_cells[layer]).astype(np.int64), n_cells[layer] - 1)
+    iphi = phi_bin(hit_phi[p_idx, layer], n_cells[layer])
     hit_event = event[p_idx]
     hit_cluster = cluster[p_idx]
 
@@ -199,11 +208,11 @@ def _block(n_events: int, rng: np.random.Generator, config: RampConfig):
     }
     # one hit per cell: the particle simulated last (largest id) wins; noise never hides a track
     order = np.lexsort((-hits["cluster_id"], hits["iphi"], hits["layer"], hits["event"]))
-    hits = _events.take(hits, order)
+    hits = tables.take(hits, order)
     cell = np.stack([hits["event"], hits["layer"], hits["iphi"]])
     first = np.ones(cell.shape[1], dtype=bool)
     first[1:] = np.any(cell[:, 1:] != cell[:, :-1], axis=0)
-    hits = _events.take(hits, first)
+    hits = tables.take(hits, first)
     hits["key"] = rng.random(hits["event"].size)  # the original shuffles hits within an event
 
     particles = {"event": event, "cluster_id": cluster, "pt": charge * pt, "phi": phi0,
@@ -241,21 +250,20 @@ def simulate_ramp_events(n_events: int, *, rng: np.random.Generator,
     >>> np.unique(data["hits"]["event_id"]).tolist()
     [0, 1, 2]
     """
-    if isinstance(n_events, bool) or not isinstance(n_events, (int, np.integer)) or n_events < 1:
-        raise ValueError(f"n_events must be an integer of at least 1, got {n_events!r}")
+    n_events = positive_int("n_events", n_events)
     if not isinstance(config, RampConfig):
         raise TypeError(f"config must be a RampConfig, got {type(config).__name__}")
-    hits, particles = _events.without_empty_events(
-        lambda n, r: _block(n, r, config), int(n_events), rng=rng)
+    hits, particles = tables.without_empty_events(
+        lambda n, r: _simulate_cell_hits(n, r, config), n_events, rng=rng)
 
     order = np.lexsort((hits["key"], hits["event"]))
-    hits = _events.take(hits, order)
+    hits = tables.take(hits, order)
     radii = np.asarray(config.layer_radii_mm, dtype=float)
     n_cells = n_phi_cells(config)
     phi_cell = 2.0 * np.pi * (hits["iphi"] + 0.5) / n_cells[hits["layer"]]
     r = radii[hits["layer"]]
     order = np.lexsort((particles["cluster_id"], particles["event"]))
-    particles = _events.take(particles, order)
+    particles = tables.take(particles, order)
     return {
         "hits": {
             "event_id": hits["event"].astype(np.int32),

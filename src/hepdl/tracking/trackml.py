@@ -41,8 +41,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from particle import Particle
 
-from hepdl.tracking import _events
-from hepdl.tracking.helix import curvature_radius_mm, highland_theta0, next_crossing
+from hepdl.common import tables
+from hepdl.common.azimuth import phi_bin
+from hepdl.common.checks import positive_int
+from hepdl.common.physics import curvature_radius_mm, highland_theta0, next_crossing
+from hepdl.tracking.geometry import (TRACKML_HALF_LENGTH_MM, TRACKML_LAYER_IDS,
+                                     TRACKML_LAYER_RADII_MM, TRACKML_VOLUME_IDS)
 
 __all__ = ["ORDER_PROPOSAL", "TrackMLConfig", "config_dict", "hit_weights", "order_weight_matrix",
            "simulate_trackml_events"]
@@ -80,11 +84,10 @@ class TrackMLConfig:
     noise_fraction : expected fraction of all hits that are noise (``particle_id`` 0)
     """
 
-    layer_radii_mm: tuple[float, ...] = (32.0, 72.0, 116.0, 172.0, 260.0, 360.0, 500.0, 660.0,
-                                         820.0, 1020.0)
-    volume_ids: tuple[int, ...] = (8, 8, 8, 8, 13, 13, 13, 13, 17, 17)
-    layer_ids: tuple[int, ...] = (2, 4, 6, 8, 2, 4, 6, 8, 2, 4)
-    half_length_mm: tuple[float, ...] = (490.0,) * 4 + (1080.0,) * 6
+    layer_radii_mm: tuple[float, ...] = TRACKML_LAYER_RADII_MM
+    volume_ids: tuple[int, ...] = TRACKML_VOLUME_IDS
+    layer_ids: tuple[int, ...] = TRACKML_LAYER_IDS
+    half_length_mm: tuple[float, ...] = TRACKML_HALF_LENGTH_MM
     resolution_rphi_mm: tuple[float, ...] = ((0.05 / 12**0.5,) * 4 + (0.08 / 12**0.5,) * 4
                                              + (0.12 / 12**0.5,) * 2)
     resolution_z_mm: tuple[float, ...] = ((0.05 / 12**0.5,) * 4 + (1.2 / 12**0.5,) * 4
@@ -220,7 +223,7 @@ def hit_weights(event_id, particle_id, tz, particle_vz, particle_pt) -> np.ndarr
     new_group[1:] = (ev[1:] != ev[:-1]) | (pid[1:] != pid[:-1])
     group = np.cumsum(new_group) - 1
     counts = np.bincount(group)
-    ihit = _events.index_within(group, counts)
+    ihit = tables.index_within(group, counts)
     nhits = counts[group]
     w_order = np.zeros(n)
     ok = (nhits >= ORDER_MIN_HITS) & (ihit < ORDER_MAX_HITS) & (pid != 0)
@@ -234,7 +237,7 @@ def hit_weights(event_id, particle_id, tz, particle_vz, particle_pt) -> np.ndarr
 
 
 def _draw_particles(n_events: int, rng: np.random.Generator, config: TrackMLConfig) -> dict:
-    counts = _events.positive_poisson(config.mean_particles, n_events, rng=rng)
+    counts = tables.positive_poisson(config.mean_particles, n_events, rng=rng)
     n = int(counts.sum())
     event = np.repeat(np.arange(n_events), counts)
     species = np.asarray(config.species)
@@ -249,7 +252,7 @@ def _draw_particles(n_events: int, rng: np.random.Generator, config: TrackMLConf
     phi = rng.uniform(-np.pi, np.pi, n)
     return {
         "event": event,
-        "particle_id": _events.index_within(event, counts) + 1,
+        "particle_id": tables.index_within(event, counts) + 1,
         "particle_type": species[kind],
         "mass": masses[kind],
         "q": charges[kind],
@@ -262,8 +265,21 @@ def _draw_particles(n_events: int, rng: np.random.Generator, config: TrackMLConf
     }
 
 
-def _block(n_events: int, rng: np.random.Generator, config: TrackMLConfig):
-    parts = _draw_particles(n_events, rng, config)
+def _propagate(parts: dict, rng: np.random.Generator, config: TrackMLConfig) -> dict:
+    """Follow the particles ``parts`` out through the cylinders; return their recorded crossings.
+
+    Between layers the helix is exact (:func:`hepdl.common.physics.next_crossing`); at each
+    sensitive layer a particle gets a multiple-scattering kink in two planes (Highland, the
+    material divided by the cosine of the incidence angle) that keeps |p|. A particle stops
+    after a geometric number of layers (``stop_probability``), when it curls back or, for its
+    hit only, beyond a cylinder's end; a crossing is recorded unless the layer is inefficient.
+
+    Returns
+    -------
+    dict of arrays, one entry per recorded crossing
+        ``layer``, ``idx`` (row of the particle in ``parts``), ``tx``, ``ty``, ``tz`` (true
+        position [mm]), ``tpx``, ``tpy``, ``tpz`` (true momentum there [GeV]).
+    """
     n = parts["event"].size
     radii = np.asarray(config.layer_radii_mm, dtype=float)
     half = np.asarray(config.half_length_mm, dtype=float)
@@ -316,8 +332,30 @@ def _block(n_events: int, rng: np.random.Generator, config: TrackMLConfig):
         ux = np.where(keep, ux, dx / dt)
         uy = np.where(keep, uy, dy / dt)
         x, y, z = np.where(keep, x, xn), np.where(keep, y, yn), np.where(keep, z, zn)
+    names = ("layer", "idx", "tx", "ty", "tz", "tpx", "tpy", "tpz")
+    return {name: np.concatenate(col) for name, col in zip(names, zip(*rows))}
 
-    layer, idx, tx, ty, tz, tpx, tpy, tpz = (np.concatenate(col) for col in zip(*rows))
+
+def _measure(crossings: dict, parts: dict, n_events: int, rng: np.random.Generator,
+             config: TrackMLConfig) -> dict:
+    """The hits of recorded ``crossings``: smeared, with noise added and module ids assigned.
+
+    A measured position is the true crossing smeared along r-phi and z by the layer's
+    resolution, on the cylinder. Noise hits, ``noise_fraction`` of all hits, are uniform over
+    the layers' surface. Modules number a (phi, z) grid of each layer.
+
+    Returns
+    -------
+    dict of arrays, one entry per hit (track hits first, then noise)
+        ``event``, ``x``, ``y``, ``z``, ``volume_id``, ``layer_id``, ``module_id``,
+        ``particle_id`` (0 for noise), the truth ``tx`` ... ``tpz``, ``particle_vz``,
+        ``particle_pt`` and ``layer`` (0-9).
+    """
+    radii = np.asarray(config.layer_radii_mm, dtype=float)
+    half = np.asarray(config.half_length_mm, dtype=float)
+    n_layers = radii.size
+    layer, idx = crossings["layer"], crossings["idx"]
+    tx, ty, tz = crossings["tx"], crossings["ty"], crossings["tz"]
     # measured position: smeared along r-phi and z, on the cylinder
     res_rphi = np.asarray(config.resolution_rphi_mm)[layer]
     res_z = np.asarray(config.resolution_z_mm)[layer]
@@ -342,12 +380,11 @@ def _block(n_events: int, rng: np.random.Generator, config: TrackMLConfig):
     size = np.asarray(config.module_size_mm, dtype=float)
     n_mod_phi = np.ceil(2 * np.pi * radii / size[:, 0]).astype(np.int64)
     n_mod_z = np.ceil(2 * half / size[:, 1]).astype(np.int64)
-    mod_phi = np.minimum((np.mod(phi_m, 2 * np.pi) / (2 * np.pi) * n_mod_phi[layer]).astype(
-        np.int64), n_mod_phi[layer] - 1)
+    mod_phi = phi_bin(phi_m, n_mod_phi[layer])
     mod_z = np.clip(((z_m + half[layer]) / (2 * half[layer]) * n_mod_z[layer]).astype(np.int64),
                     0, n_mod_z[layer] - 1)
     zeros = np.zeros(noise_event.size)
-    hits = {
+    return {
         "event": np.concatenate([hit_event, noise_event]),
         "x": r * np.cos(phi_m),
         "y": r * np.sin(phi_m),
@@ -360,13 +397,24 @@ def _block(n_events: int, rng: np.random.Generator, config: TrackMLConfig):
         "tx": np.concatenate([tx, noise_r * np.cos(noise_phi)]),
         "ty": np.concatenate([ty, noise_r * np.sin(noise_phi)]),
         "tz": np.concatenate([tz, noise_z]),
-        "tpx": np.concatenate([tpx, zeros]),
-        "tpy": np.concatenate([tpy, zeros]),
-        "tpz": np.concatenate([tpz, zeros]),
+        "tpx": np.concatenate([crossings["tpx"], zeros]),
+        "tpy": np.concatenate([crossings["tpy"], zeros]),
+        "tpz": np.concatenate([crossings["tpz"], zeros]),
         "particle_vz": np.concatenate([parts["vz"][idx], zeros]),
         "particle_pt": np.concatenate([np.hypot(parts["px"], parts["py"])[idx], zeros]),
         "layer": layer,
     }
+
+
+def _simulate_hits(n_events: int, rng: np.random.Generator, config: TrackMLConfig):
+    """One block of ``n_events``: particles, their hits and noise, as ``(hits, particles)``.
+
+    Flat tables with an ``event`` column counting from 0, the callback of
+    :func:`hepdl.common.tables.without_empty_events` (see :func:`_propagate` and
+    :func:`_measure` for the two steps).
+    """
+    parts = _draw_particles(n_events, rng, config)
+    hits = _measure(_propagate(parts, rng, config), parts, n_events, rng, config)
     return hits, parts
 
 
@@ -405,25 +453,24 @@ def simulate_trackml_events(n_events: int, *, rng: np.random.Generator,
     >>> round(float(data["truth"]["weight"].sum()), 6)
     1.0
     """
-    if isinstance(n_events, bool) or not isinstance(n_events, (int, np.integer)) or n_events < 1:
-        raise ValueError(f"n_events must be an integer of at least 1, got {n_events!r}")
+    n_events = positive_int("n_events", n_events)
     if not isinstance(config, TrackMLConfig):
         raise TypeError(f"config must be a TrackMLConfig, got {type(config).__name__}")
-    hits, parts = _events.without_empty_events(
-        lambda n, r: _block(n, r, config), int(n_events), rng=rng)
+    hits, parts = tables.without_empty_events(
+        lambda n, r: _simulate_hits(n, r, config), n_events, rng=rng)
 
     # sort by event, layer and module, in random order within a module
     shuffle = rng.permutation(hits["event"].size)
     key = (hits["event"] * len(config.layer_radii_mm) + hits["layer"]) * (
         int(hits["module_id"].max()) + 1) + hits["module_id"]
-    hits = _events.take(hits, shuffle[np.argsort(key[shuffle], kind="stable")])
+    hits = tables.take(hits, shuffle[np.argsort(key[shuffle], kind="stable")])
     counts = np.bincount(hits["event"], minlength=n_events)
-    hit_id = _events.index_within(hits["event"], counts) + 1
+    hit_id = tables.index_within(hits["event"], counts) + 1
     weight = hit_weights(hits["event"], hits["particle_id"], hits["tz"], hits["particle_vz"],
                          hits["particle_pt"])
 
     order = np.lexsort((parts["particle_id"], parts["event"]))
-    parts = _events.take(parts, order)
+    parts = tables.take(parts, order)
     # hits per particle: count (event, particle) pairs of the truth table
     n_per_event = np.bincount(parts["event"], minlength=n_events)
     offset = np.cumsum(n_per_event) - n_per_event

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hepdl.common.checks import positive_int
 from hepdl.common.physics import curvature_radius_mm
 
 __all__ = [
@@ -126,8 +127,7 @@ def simulate_barrel_events(n_events: int, *, rng: np.random.Generator, config=Ba
         ``particles``: ``event``, ``particle``, ``pt`` [GeV], ``phi0`` [rad], ``charge``;
         ``events``: ``n_particles`` per event.
     """
-    if n_events < 1:
-        raise ValueError(f"n_events must be at least 1, got {n_events}")
+    n_events = positive_int("n_events", n_events)
     radii = np.asarray(config.layer_radii_mm, dtype=float)
     n_layers = radii.size
     counts = rng.poisson(config.mean_particles, n_events)
@@ -184,8 +184,7 @@ def simulate_showers(n_showers: int, *, rng: np.random.Generator, config=ShowerC
         ``features``: ``e_over_p`` (dimensionless), ``width_mm`` [mm], ``momentum_gev`` [GeV]
         (all float32); ``label`` (int8, 1 = electron).
     """
-    if n_showers < 1:
-        raise ValueError(f"n_showers must be at least 1, got {n_showers}")
+    n_showers = positive_int("n_showers", n_showers)
     label = (rng.random(n_showers) < config.electron_fraction).astype(np.int8)
     p = rng.uniform(*config.momentum_range_gev, n_showers)
     is_e = label == 1

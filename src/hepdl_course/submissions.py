@@ -1,0 +1,186 @@
+"""The submissions in a course directory: collecting them, their times, the originals kept.
+
+``submitted/STUDENT/ASSIGNMENT/`` is what nbgrader grades; every version that is replaced
+(by a later submission, or repaired by :mod:`hepdl_course.preflight`) is first copied to
+``originals/STUDENT/ASSIGNMENT/<timestamp>/``, so that nothing a student submitted is lost.
+Times are naive UTC, as ``nbgrader submit`` writes them in ``timestamp.txt``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from hepdl_course import nbgrader_batch
+from hepdl_course.settings import InstructorError, course_path, load_settings, sqlite_path
+
+__all__ = ["Collected", "collect", "import_submissions", "keep_original", "submissions"]
+
+ORIGINALS = "originals"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"   # what `nbgrader submit` writes (in UTC)
+
+
+@dataclass
+class Collected:
+    """One student's collected submission."""
+
+    student: str
+    status: str            # "new", "updated", "unchanged", "kept newer"...
+    timestamp: str | None  # TIMESTAMP_FORMAT
+    late: bool = False     # after the due date in the gradebook
+
+
+def read_timestamp(folder: Path) -> _dt.datetime | None:
+    """The time in ``folder/timestamp.txt`` (naive UTC), or None if there is none readable."""
+    path = folder / "timestamp.txt"
+    if not path.is_file():
+        return None
+    try:
+        from dateutil import parser, tz
+
+        value = parser.parse(path.read_text().strip())
+    except (ValueError, OverflowError):
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(tz.UTC).replace(tzinfo=None)
+    return value
+
+
+def format_timestamp(value: _dt.datetime) -> str:
+    """``value`` (naive UTC) as ``nbgrader submit`` writes it.
+
+    >>> format_timestamp(_dt.datetime(2026, 7, 3, 18, 0))
+    '2026-07-03 18:00:00.000000 UTC'
+    """
+    return value.strftime(TIMESTAMP_FORMAT)
+
+
+def submissions(course_dir: Path, assignment: str) -> dict[str, Path]:
+    """Student id -> ``submitted/STUDENT/ASSIGNMENT`` folder, for every collected submission."""
+    submitted = course_dir / "submitted"
+    if not submitted.is_dir():
+        return {}
+    return {p.parent.name: p for p in sorted(submitted.glob(f"*/{assignment}")) if p.is_dir()}
+
+
+def _slug(folder: Path) -> str:
+    stamp = read_timestamp(folder)
+    if stamp is not None:
+        return stamp.strftime("%Y%m%dT%H%M%S%f")
+    digest = hashlib.sha1()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return "untimed-" + digest.hexdigest()[:12]
+
+
+def keep_original(course_dir: Path, student: str, assignment: str, folder: Path) -> Path:
+    """Copy a submission folder to ``originals/STUDENT/ASSIGNMENT/<timestamp>/`` (once)."""
+    target = course_dir / ORIGINALS / student / assignment / _slug(folder)
+    if not target.exists():
+        shutil.copytree(folder, target)
+    return target
+
+
+def import_submissions(course_dir: str | os.PathLike, assignment: str,
+                       folder: str | os.PathLike) -> list[Collected]:
+    """Import ``FOLDER/STUDENT/ASSIGNMENT/...`` (or ``FOLDER/STUDENT/*.ipynb``) into ``submitted/``.
+
+    The submission's time is its ``timestamp.txt`` if it has one, else the newest modification
+    time of its files. A later submission replaces an earlier one (the earlier is kept in
+    ``originals/``); an earlier or equal one is left out and reported.
+    """
+    course_dir = course_path(course_dir)
+    load_settings(course_dir)
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise InstructorError(f"no folder {folder}")
+    found = []
+    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        student = student_dir.name
+        if "+" in student or student.startswith("-"):
+            raise InstructorError(f"student id {student!r} in {folder}: ids may not contain '+' "
+                                  "or start with '-'")
+        source = student_dir / assignment
+        if not source.is_dir():
+            if any(student_dir.glob("*.ipynb")):
+                source = student_dir
+            else:
+                continue
+        stamp = read_timestamp(source)
+        if stamp is None:
+            mtimes = [p.stat().st_mtime for p in source.rglob("*") if p.is_file()]
+            stamp = _dt.datetime.fromtimestamp(max(mtimes) if mtimes else source.stat().st_mtime,
+                                               _dt.timezone.utc).replace(tzinfo=None)
+        dest = course_dir / "submitted" / student / assignment
+        status = "new"
+        if dest.exists():
+            existing = read_timestamp(dest)
+            if existing is not None and existing >= stamp:
+                found.append(Collected(student, "kept the newer submission already collected",
+                                       format_timestamp(existing)))
+                continue
+            keep_original(course_dir, student, assignment, dest)
+            shutil.rmtree(dest)
+            status = "updated"
+        shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        (dest / "timestamp.txt").write_text(format_timestamp(stamp))
+        found.append(Collected(student, status, format_timestamp(stamp)))
+    return found
+
+
+def _duedate(course_dir: Path, assignment: str) -> _dt.datetime | None:
+    """The due date in the gradebook (naive UTC), read without importing nbgrader."""
+    settings = load_settings(course_dir)
+    path = sqlite_path(settings.db(course_dir))
+    if path is None or not os.path.exists(path):
+        return None
+    import sqlite3
+    from urllib.parse import quote
+
+    with contextlib.closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)) as con:
+        try:
+            row = con.execute("SELECT duedate FROM assignment WHERE name = ?", (assignment,)).fetchone()
+        except sqlite3.Error:
+            return None
+    if not row or not row[0]:
+        return None
+    return _dt.datetime.fromisoformat(str(row[0]))
+
+
+def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | os.PathLike | None = None,
+            before_duedate: bool = False) -> list[Collected]:
+    """Collect submissions: from the exchange (``nbgrader collect``) or from a folder.
+
+    From the exchange, the latest submission of each student wins (``--update``); with
+    ``before_duedate`` the latest one before the due date (nbgrader's ``--before-duedate``).
+    Every submission stays in the exchange's inbound folder.
+    """
+    course_dir = course_path(course_dir)
+    load_settings(course_dir)
+    before = {s: read_timestamp(p) for s, p in submissions(course_dir, assignment).items()}
+    if from_dir is not None:
+        records = import_submissions(course_dir, assignment, from_dir)
+    else:
+        for student, path in submissions(course_dir, assignment).items():
+            keep_original(course_dir, student, assignment, path)   # collect --update replaces it
+        args = ["collect", assignment] + (["--before-duedate"] if before_duedate else ["--update"])
+        proc = nbgrader_batch.run(course_dir, args)
+        if proc.returncode:
+            raise InstructorError(f"nbgrader collect {assignment} failed:\n{proc.failure()}")
+        records = []
+        for student, path in submissions(course_dir, assignment).items():
+            stamp = read_timestamp(path)
+            status = ("new" if student not in before else
+                      "unchanged" if before[student] == stamp else "updated")
+            records.append(Collected(student, status, stamp and format_timestamp(stamp)))
+    due = _duedate(course_dir, assignment)
+    for record in records:
+        stamp = read_timestamp(course_dir / "submitted" / record.student / assignment)
+        record.late = bool(due and stamp and stamp > due)
+    return records
