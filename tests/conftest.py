@@ -31,6 +31,14 @@ def ci_data(root) -> Path:
     return root / "datasets"
 
 
+def no_landlock(what: str) -> str:
+    """The failure message of a test that needs Landlock on a kernel that does not offer it."""
+    return (f"{what}: this kernel ({os.uname().release}) offers no Landlock. The course's "
+            "sandboxes need Linux 5.13 or later with Landlock enabled (`landlock` in "
+            "/sys/kernel/security/lsm, or the boot parameter lsm=...,landlock); without it they "
+            "fall back to weaker protection, which this test does not accept.")
+
+
 def assignment_names() -> list[str]:
     from hepdl_course.course import assignments
 
