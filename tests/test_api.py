@@ -6,9 +6,10 @@ import pytest
 
 PUBLIC = {
     "hepdl": ["io", "results", "seeding", "style", "__version__"],
-    "hepdl.common.io": ["DataFileError", "file_sha256", "manifest_path", "manifest_problem",
-                        "open_h5", "read_attrs", "read_h5", "read_manifest", "verify_digest",
-                        "write_h5", "write_manifest"],
+    "hepdl.common.io": ["DataFileError", "open_h5", "read_attrs", "read_h5", "rebuild_hint",
+                        "write_h5"],
+    "hepdl.common.digests": ["file_sha256", "manifest_path", "manifest_problem", "read_manifest",
+                             "verify_digest", "write_manifest"],
     "hepdl.common.results": ["ENV_VAR", "load", "record", "results_path"],
     "hepdl.common.seeding": ["generator", "spawn"],
     "hepdl.common.style": ["use"],

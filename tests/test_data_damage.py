@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hepdl import datasets
-from hepdl.common import io
+from hepdl.common import digests, io
 
 NAME, SIZE = "tracking_ramp", "ci"
 COMMAND = re.escape(f"Rebuild it with:\n    {datasets.rebuild_command(NAME, SIZE)}")
@@ -103,7 +103,7 @@ def test_a_damaged_csv_file_is_rebuilt(copy, built):
 
 def test_a_missing_or_incomplete_digest_file_is_named_and_rebuilt(copy):
     target = datasets.path(NAME, SIZE, copy)
-    manifest = io.manifest_path(target)
+    manifest = digests.manifest_path(target)
     listed = manifest.read_text()
     manifest.unlink()
     with pytest.raises(io.DataFileError,
@@ -136,7 +136,7 @@ def test_an_interrupted_rebuild_leaves_no_digest(copy, monkeypatch):
     monkeypatch.setitem(datasets.REGISTRY, NAME, dataclasses.replace(spec, write=crash))
     with pytest.raises(RuntimeError, match="interrupted"):
         datasets.build(NAME, SIZE, copy, force=True)
-    assert not io.manifest_path(datasets.path(NAME, SIZE, copy)).exists()
+    assert not digests.manifest_path(datasets.path(NAME, SIZE, copy)).exists()
     monkeypatch.setitem(datasets.REGISTRY, NAME, spec)
     assert datasets.build(NAME, SIZE, copy).reason == "rebuilt (no digest)"
 
@@ -166,9 +166,9 @@ def test_read_attrs_turns_h5py_errors_into_data_file_errors(built, tmp_path):
 
 def test_a_file_read_twice_is_hashed_once(copy, monkeypatch):
     hashed = []
-    real = io.file_sha256
-    monkeypatch.setattr(io, "file_sha256", lambda path: hashed.append(path) or real(path))
-    monkeypatch.setattr(io, "_SETTLE_NS", 0)
+    real = digests.file_sha256
+    monkeypatch.setattr(digests, "file_sha256", lambda path: hashed.append(path) or real(path))
+    monkeypatch.setattr(digests, "_SETTLE_NS", 0)
     datasets.load(NAME, SIZE, copy)
     datasets.load(NAME, SIZE, copy, keys=["particles"])
     assert len(hashed) == 1
@@ -193,11 +193,11 @@ def test_a_file_changed_within_a_clock_tick_is_not_trusted(copy):
 
 def test_the_digest_file_lists_every_file_and_sha256sum_accepts_it(built):
     folder = datasets.path(NAME, SIZE, built).parent
-    manifest = io.manifest_path(datasets.path(NAME, SIZE, built))
+    manifest = digests.manifest_path(datasets.path(NAME, SIZE, built))
     written = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert set(io.read_manifest(manifest)) == written - {manifest.name}
+    assert set(digests.read_manifest(manifest)) == written - {manifest.name}
     assert manifest.read_text().splitlines()[0] == \
-        f"{io.file_sha256(folder / 'hits.csv')}  hits.csv"
+        f"{digests.file_sha256(folder / 'hits.csv')}  hits.csv"
     if shutil.which("sha256sum"):
         check = subprocess.run(["sha256sum", "-c", manifest.name], cwd=folder,
                                capture_output=True, text=True)
@@ -207,12 +207,12 @@ def test_the_digest_file_lists_every_file_and_sha256sum_accepts_it(built):
 def test_manifest_helpers_reject_what_sha256sum_could_not_read(tmp_path):
     (tmp_path / "sub").mkdir()
     with pytest.raises(ValueError, match="is not inside .*sub"):
-        io.write_manifest(tmp_path / "sub" / "x.sha256", [tmp_path / "x.h5"])
+        digests.write_manifest(tmp_path / "sub" / "x.sha256", [tmp_path / "x.h5"])
     with pytest.raises(ValueError, match="no files to list"):
-        io.write_manifest(tmp_path / "x.sha256", [])
+        digests.write_manifest(tmp_path / "x.sha256", [])
     with pytest.raises(io.DataFileError, match=r"Digest file .*x\.sha256 does not exist"):
-        io.read_manifest(tmp_path / "x.sha256")
+        digests.read_manifest(tmp_path / "x.sha256")
     data = io.write_h5(tmp_path / "x.h5", {"x": np.arange(3)})
-    io.write_manifest(tmp_path / "x.sha256", [data])
-    io.verify_digest(data)
-    assert io.manifest_problem(tmp_path / "x.sha256", required=[data]) is None
+    digests.write_manifest(tmp_path / "x.sha256", [data])
+    digests.verify_digest(data)
+    assert digests.manifest_problem(tmp_path / "x.sha256", required=[data]) is None

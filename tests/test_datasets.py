@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hepdl import datasets
-from hepdl.common.io import DataFileError, manifest_path, read_attrs, read_manifest
+from hepdl.common.digests import manifest_path, read_manifest
+from hepdl.common.io import DataFileError, read_attrs
 
 
 def _digest(path):

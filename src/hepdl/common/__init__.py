@@ -1,6 +1,8 @@
 """The common room: what every detector room shares (see ``src/hepdl/README.md``).
 
-File I/O (:mod:`~hepdl.common.io`), results, plot style, seeding, the data-set description
+File I/O (:mod:`~hepdl.common.io`), the digests that catch damaged files
+(:mod:`~hepdl.common.digests`), the data sets' read side (:mod:`~hepdl.common.data`), the tiers
+(:mod:`~hepdl.common.tiers`), results, plot style, seeding, the data-set description
 (:mod:`~hepdl.common.registry`), argument checks (:mod:`~hepdl.common.checks`), per-event
 tables (:mod:`~hepdl.common.tables`), azimuth wrapping and binning
 (:mod:`~hepdl.common.azimuth`), solenoid physics (:mod:`~hepdl.common.physics`) and, imported

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hepdl.common import io
+from hepdl.common import digests, io
 from hepdl.common.tiers import DEFAULT_TIER, check_tier
 
 __all__ = ["ENV_VAR", "data_root", "load", "path", "rebuild_command"]
@@ -98,6 +98,6 @@ def load(
         there is none) or unreadable; the message gives the command that rebuilds it.
     """
     target = path(name, size, root)
-    io.verify_digest(target, rebuild=rebuild_command(name, size))
+    digests.verify_digest(target, rebuild=rebuild_command(name, size))
     # The file is as its build wrote it: if it still cannot be read, only --force rebuilds it.
     return io.read_h5(target, keys, rebuild=rebuild_command(name, size, force=True))

@@ -29,7 +29,7 @@ from typing import Any
 
 import hepdl
 from hepdl import __version__
-from hepdl.common import data, io, seeding
+from hepdl.common import data, digests, io, seeding
 from hepdl.common.registry import DatasetSpec
 from hepdl.common.tiers import TIERS, check_tier
 
@@ -161,7 +161,7 @@ def _why_rebuild(target: Path, wanted: dict[str, Any]) -> str | None:
     """Why the files at ``target`` must be (re)built, or None when they are up to date."""
     if not target.exists():
         return "built"
-    problem = io.manifest_problem(io.manifest_path(target), required=[target])
+    problem = digests.manifest_problem(digests.manifest_path(target), required=[target])
     if problem:
         return f"rebuilt ({problem})"
     try:
@@ -198,10 +198,10 @@ def build(
     reason = "rebuilt (forced)" if force and target.exists() else _why_rebuild(target, wanted)
     if reason is None:
         return BuildResult(target, False, "up to date")
-    manifest = io.manifest_path(target)
+    manifest = digests.manifest_path(target)
     manifest.unlink(missing_ok=True)
-    data, config = spec.simulate(n, rng=seeding.generator(seed))
-    written = (spec.write or io.write_h5)(target, data, attrs={**wanted, "config": config})
-    io.write_manifest(manifest, [written] if isinstance(written, (str, os.PathLike))
+    arrays, config = spec.simulate(n, rng=seeding.generator(seed))
+    written = (spec.write or io.write_h5)(target, arrays, attrs={**wanted, "config": config})
+    digests.write_manifest(manifest, [written] if isinstance(written, (str, os.PathLike))
                       else written or ())
     return BuildResult(target, True, reason)
