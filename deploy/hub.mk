@@ -6,7 +6,7 @@
 NODE_PREFIX ?= deploy/.node
 CHP_VERSION ?= 5.3.0
 CHP         := $(NODE_PREFIX)/bin/configurable-http-proxy
-HEPDL_HUB_STATE ?= $(HOME)/.hepdl-hub
+HEPDL_HUB_STATE ?= /srv/hepdl-hub
 export HEPDL_HUB_STATE
 
 .PHONY: hub hub-deps

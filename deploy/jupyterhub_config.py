@@ -11,26 +11,33 @@ school changes comes from an environment variable; nothing secret lives in the r
 ``HEPDL_HUB_INSTRUCTORS``      GitHub logins of the instructors (may open the formgrader)
 ``HEPDL_HUB_ADMINS``           GitHub logins of the hub's admins
 ``HEPDL_HUB_STATE``            folder outside the repository for secrets, database, exchange,
-                               homes (default ``~/.hepdl-hub``, created 0700)
+                               the published course (default ``/srv/hepdl-hub``, mode 0711)
 ``HEPDL_HUB_IP`` / ``_PORT``   where the hub listens (default ``127.0.0.1:8000``)
 ``HEPDL_HUB_COURSE_ID``        nbgrader course id (default ``hepdl``)
 ``HEPDL_HUB_IDLE_TIMEOUT``     seconds before an idle server is stopped (default 3600)
-``HEPDL_HUB_MEM_LIMIT``        memory per student server (default ``2G``)
-``HEPDL_HUB_CPU_LIMIT``        CPUs per student server (default ``1``)
-``HEPDL_HUB_SYSTEM_USERS``     ``1``: one Linux account per student (created on first login)
-                               instead of one shared account (see deploy/README.md)
+``HEPDL_HUB_MEM_LIMIT``        memory per user's server, enforced (default ``2G``)
+``HEPDL_HUB_CPU_LIMIT``        CPUs per user's server, enforced (default ``1``)
+``HEPDL_HUB_TASKS_LIMIT``      processes and threads per user's server, enforced (default 1024)
+``HEPDL_HUB_HOMES``            folder of the users' homes (default ``/home``)
+``HEPDL_HUB_ACCOUNT_PREFIX``   prefix of the users' Linux accounts (default ``hepdl-``)
+``HEPDL_HUB_CGROUP``           control group holding the users' groups (default ``hepdl-hub``)
 ``GITHUB_URL``                 GitHub's address (default ``https://github.com``; the tests point
                                it at a local mock)
 =============================  =================================================================
 
-What students get: on every spawn their home (``STATE/homes/LOGIN`` with the shared account)
-receives any missing file of the released ``lessons/`` and ``preexercises/`` (their own edits are
-kept), and ``HEPDL_DATA_DIR`` points at a copy of the student-size data sets. The published copy
+Every user (student or instructor) gets a Linux account of their own, made on first login
+(``hepdl-LOGIN``, ``hepdl_course.accounts``), and their server runs as that account, without
+capabilities, in a control group that enforces the limits and ends every process at the stop
+(``hepdl_course.hub_spawner``); the hub therefore runs as root. What students get: on every
+spawn their home receives any missing file of the released ``lessons/`` and ``preexercises/``
+(their own edits are kept), and ``HEPDL_DATA_DIR`` points at a copy of the student-size data
+sets. The published copy
 (``STATE/course``) is made from the repository's released folders only, and is refused if a file
 holds a solution region, a hidden test or a gradebook. Instructors grade in the ``formgrader``
 hub service (``/services/formgrader/``), reachable only by the ``instructors`` group; students'
-servers run with nbgrader's formgrader and create-assignment extensions disabled and locked;
-with the shared account they are confined by Landlock (``hepdl_course.confine``, see PROTECTED).
+servers run with nbgrader's formgrader and create-assignment extensions disabled and locked.
+Every user's server is also confined by Landlock (``hepdl_course.confine``, see PROTECTED), a
+second wall behind the file permissions.
 """
 
 from __future__ import annotations
@@ -47,12 +54,20 @@ c = get_config()  # noqa: F821
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent                      # the course's virtual environment
-STATE = Path(os.environ.get("HEPDL_HUB_STATE") or Path.home() / ".hepdl-hub").expanduser().resolve()
+STATE = Path(os.environ.get("HEPDL_HUB_STATE") or "/srv/hepdl-hub").expanduser().resolve()
 COURSE_ID = os.environ.get("HEPDL_HUB_COURSE_ID", "hepdl")
 RELEASED = ("lessons", "preexercises")
 FORBIDDEN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "gradebook.db")
-AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-SYSTEM_USERS = os.environ.get("HEPDL_HUB_SYSTEM_USERS", "0") == "1"
+HOMES = Path(os.environ.get("HEPDL_HUB_HOMES") or "/home")
+
+if os.environ.get("HEPDL_HUB_SYSTEM_USERS"):
+    raise SystemExit("HEPDL_HUB_SYSTEM_USERS is gone: every user now has a Linux account of their "
+                     "own (the shared account let students read each other's tokens); unset it")
+if not hasattr(os, "geteuid") or os.geteuid() != 0:
+    raise SystemExit("the hub must run as root: it makes a Linux account per user and runs each "
+                     "server as that account (`sudo make hub`, deploy/README.md). To try the "
+                     "course alone, without a hub, run `make lab`.")
+os.umask(0o077)            # whatever the hub writes (database, logs) is the hub's alone
 
 
 def _names(var: str) -> set[str]:
@@ -77,13 +92,34 @@ def _secret_file(path: Path, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
+def _reachable(path: Path, what: str) -> None:
+    """Refuse to start when the users' accounts could not reach ``path`` (a folder on the way
+    lacks the others' execute bit, as /root has)."""
+    for folder in [*reversed(path.parents), path]:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            raise SystemExit(f"{what} {path} is out of the users' reach: {folder} is not "
+                             f"searchable by others (mode {stat.S_IMODE(folder.stat().st_mode):o}). "
+                             f"Put it under /srv or /opt, or run `chmod o+x {folder}`")
+
+
+_reachable(BIN, "the course's Python environment")
+_reachable(Path(sys.executable).resolve(), "the course's Python interpreter")
+_reachable(Path(sys.base_prefix) / "lib", "the Python standard library")
+_reachable(REPO / "src", "the course's package")
+_reachable(STATE.parent, "the hub's state folder")
 if REPO in (STATE, *STATE.parents):
     raise SystemExit(f"HEPDL_HUB_STATE={STATE} is inside the repository {REPO}: secrets and the "
                      "database must live outside it; choose another folder")
 _private_dir(STATE)
-STATE.chmod(0o711)                      # homes below must stay reachable by system users
+STATE.chmod(0o711)                      # the users reach the course and the exchange below
 (STATE / "secrets").mkdir(exist_ok=True)
 (STATE / "secrets").chmod(0o700)
+
+
+# The sources with the solutions and hidden tests, and the history that holds them: the owner's only.
+for _name in ("solutions", "tests", ".git"):
+    if (REPO / _name).exists():
+        (REPO / _name).chmod(0o700)
 
 
 # --- the released material, published once per change ------------------------------------------
@@ -162,6 +198,10 @@ QUIET = ["@jupyterlab/apputils-extension:announcements"]       # no news pop-up 
      "lockedExtensions": {name: True for name in INSTRUCTOR_ONLY}}, indent=1))
 (STUDENT_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
     {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=1))
+# Kernels talk to their server over Unix sockets in the user's private runtime folder, not over
+# loopback ports that every account on the machine can connect to (iopub would show outputs).
+(COMMON_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    {"KernelManager": {"transport": "ipc"}}, indent=1))
 (COMMON_CONFIG / "nbgrader_config.py").write_text(
     "c = get_config()  # noqa: F821\n"
     f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
@@ -194,11 +234,7 @@ for var in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "OAUTH_CALLBACK_URL"):
         raise SystemExit(f"{var} is not set: register a GitHub OAuth app (deploy/README.md) and "
                          "export its client id, secret and callback URL")
 
-if SYSTEM_USERS:
-    c.JupyterHub.authenticator_class = "oauthenticator.github.LocalGitHubOAuthenticator"
-    c.LocalGitHubOAuthenticator.create_system_users = True
-else:
-    c.JupyterHub.authenticator_class = "oauthenticator.github.GitHubOAuthenticator"
+c.JupyterHub.authenticator_class = "oauthenticator.github.GitHubOAuthenticator"
 c.GitHubOAuthenticator.allowed_organizations = ORGS
 c.GitHubOAuthenticator.allowed_users = INSTRUCTORS | ADMINS
 c.GitHubOAuthenticator.admin_users = ADMINS
@@ -239,18 +275,15 @@ c.JupyterHub.allow_named_servers = False
 
 # --- the students' servers -----------------------------------------------------------------------
 
-if SYSTEM_USERS:
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
-else:
-    # One Linux account for everyone (the hub's): the hub still keeps students out of each
-    # other's servers, but not their kernels out of each other's files. See deploy/README.md.
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "homes" / "{username}")
+c.JupyterHub.spawner_class = "hepdl_course.hub_spawner.CourseSpawner"
+c.CourseSpawner.homes = str(HOMES)
+c.CourseSpawner.account_prefix = os.environ.get("HEPDL_HUB_ACCOUNT_PREFIX", "hepdl-")
+c.CourseSpawner.cgroup_parent = os.environ.get("HEPDL_HUB_CGROUP", "hepdl-hub")
+c.CourseSpawner.tasks_limit = int(os.environ.get("HEPDL_HUB_TASKS_LIMIT", "1024"))
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
-c.Spawner.args = ["--allow-root"] if AS_ROOT and not SYSTEM_USERS else []
 c.Spawner.default_url = "/lab/tree/preexercises"
-c.Spawner.mem_limit = os.environ.get("HEPDL_HUB_MEM_LIMIT", "2G")      # enforced by KubeSpawner,
-c.Spawner.cpu_limit = float(os.environ.get("HEPDL_HUB_CPU_LIMIT", "1"))  # advisory here (MEM_LIMIT env)
+c.Spawner.mem_limit = os.environ.get("HEPDL_HUB_MEM_LIMIT", "2G")      # enforced by the control
+c.Spawner.cpu_limit = float(os.environ.get("HEPDL_HUB_CPU_LIMIT", "1"))  # group (and by KubeSpawner)
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.Spawner.environment = {
@@ -277,44 +310,37 @@ def _copy_missing(src: Path, dst: Path, uid: int | None, gid: int | None) -> Non
 
 
 def pre_spawn_hook(spawner) -> None:
-    """Give the user a home with the released material, and students the student settings."""
+    """Make the user's account (first login), give its home the released material and students
+    the student settings; start the server confined by Landlock as well."""
     name = spawner.user.name
     instructor = name in INSTRUCTORS or name in ADMINS
-    uid = gid = None
-    if SYSTEM_USERS:
-        import pwd
-        entry = pwd.getpwnam(name)
-        home, uid, gid = Path(entry.pw_dir), entry.pw_uid, entry.pw_gid
-    else:
-        home = STATE / "homes" / name
-    home.mkdir(parents=True, exist_ok=True)
+    entry = spawner.ensure_account()
+    home, uid, gid = Path(entry.pw_dir), entry.pw_uid, entry.pw_gid
     for folder in RELEASED:
         _copy_missing(COURSE / folder, home / folder, uid, gid)
+    tmp = home / ".tmp"                                  # /tmp is not writable under Landlock
+    tmp.mkdir(exist_ok=True)
+    os.chown(tmp, uid, gid)
     paths = [str(COMMON_CONFIG)] if instructor else [str(STUDENT_CONFIG), str(COMMON_CONFIG)]
     spawner.environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    spawner.environment["TMPDIR"] = str(tmp)
     spawner.notebook_dir = str(home)
-    if not SYSTEM_USERS and not instructor:
-        # One Linux account for all: Landlock keeps the student's server and kernels out of the
-        # repository's sources, the hub's state (gradebook, secrets, other homes).
-        (home / ".tmp").mkdir(exist_ok=True)          # /tmp is not writable for it
-        spawner.environment["TMPDIR"] = str(home / ".tmp")
-        spawner.cmd = [sys.executable, "-m", "hepdl_course.confine",
-                       *[f"--protect={p}" for p in PROTECTED],
-                       *[f"--readable={p}" for p in (COURSE, COMMON_CONFIG, STUDENT_CONFIG)],
-                       f"--writable={home}", f"--writable={EXCHANGE}", "--",
-                       *c.Spawner.cmd]
+    spawner.cmd = [sys.executable, "-m", "hepdl_course.confine",
+                   *[f"--protect={p}" for p in PROTECTED],
+                   *[f"--readable={p}" for p in (COURSE, COMMON_CONFIG, STUDENT_CONFIG)],
+                   f"--writable={home}", f"--writable={EXCHANGE}", f"--writable={spawner.runtime_dir}",
+                   "--", *c.Spawner.cmd]
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
 
-# What a student's server may not read when all servers share one Linux account: the sources with
-# solutions and hidden tests, the git history that holds them, the hub's state (gradebook,
-# secrets, database, the other homes; the published course and the settings are let back in),
-# an instructors' grading folder beside it, and the hub account's credentials.
-PROTECTED = [REPO / "solutions", REPO / "tests", REPO / ".git", STATE,
-             Path.home() / "hepdl-grading",
-             *[Path.home() / name for name in (".ssh", ".jupyter", ".netrc", ".git-credentials",
-                                               ".pgpass", ".aws", ".docker", ".config/gh")]]
+# What a user's server may not read even where a file's permissions would let it (Landlock, the
+# second wall): the sources with solutions and hidden tests, the git history that holds them, and
+# the hub's state (gradebook, secrets, database; the published course, the settings and the
+# exchange are let back in). The hub account's home (its credentials, the OAuth settings file, an
+# instructors' grading folder) is root's, mode 0700: the users cannot even list it, so Landlock
+# (which runs as the user) leaves it out.
+PROTECTED = [REPO / "solutions", REPO / "tests", REPO / ".git", STATE]
 
 
 # --- services: the formgrader (instructors only) and the idle culler -----------------------------
@@ -325,7 +351,8 @@ c.JupyterHub.services = [
         "name": "formgrader",
         "url": f"http://127.0.0.1:{_formgrader_port}",
         "command": [str(BIN / "jupyterhub-singleuser"), f"--port={_formgrader_port}",
-                    f"--ServerApp.root_dir={GRADING}", *(["--allow-root"] if AS_ROOT else [])],
+                    f"--ServerApp.root_dir={GRADING}", "--allow-root",
+                    "--ServerApp.terminals_enabled=False"],
         "cwd": str(GRADING),
         "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
                         "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin"},

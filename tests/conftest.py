@@ -16,6 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 
+from hub.harness import hub  # noqa: E402,F401 (the school's hub, for tests/test_hub*.py)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -1,203 +1,29 @@
-"""The school's JupyterHub (deploy/jupyterhub_config.py), end to end on loopback.
-
-One hub, started with the real configuration file against a local mock of GitHub
-(tests/hub/mock_github.py), is shared by every test of this module and stopped at the end.
-Needs ``make hub-deps`` (configurable-http-proxy from npm in deploy/.node, chromium from apt).
+"""The school's JupyterHub (deploy/jupyterhub_config.py), end to end on loopback: logins,
+the students' servers under their own accounts, what a student reaches through the front door,
+20 students at once, a browser. The hub is tests/hub/harness.py's (shared with
+tests/test_hub_attacks.py); needs root and ``make hub-deps``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
+import pwd
 import re
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+import requests
 
-import jupyterhub  # noqa: F401,E402 (pinned in requirements.txt: a missing one is a failure)
-import oauthenticator  # noqa: F401,E402
-import requests  # noqa: E402
-
-from hub.mock_github import MockGitHub  # noqa: E402
+import jupyterhub  # noqa: F401 (pinned in requirements.txt: a missing one is a failure)
+import oauthenticator  # noqa: F401
+from hub.harness import (ARTIFACTS, CLASS, INSTRUCTOR, MARKERS, ROOT, STUDENTS, account, output_text,
+                         run_cells)
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "deploy" / "jupyterhub_config.py"
-PROXY = ROOT / "deploy" / ".node" / "bin" / "configurable-http-proxy"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-ORG = "hepdl-school"
-INSTRUCTOR = "prof-ada"
-STUDENTS = [f"student{i:02d}" for i in range(2)]
-CLASS = [f"class{i:02d}" for i in range(20)]          # the load test's 20 fresh students
-MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 LOAD_TIMES: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Hub:
-    def __init__(self, url: str, mock: MockGitHub, state: Path, log: Path):
-        self.url, self.mock, self.state, self.log = url, mock, state, log
-
-    def login(self, user: str, next_url: str = "/hub/spawn") -> requests.Session:
-        """Log ``user`` in through the GitHub OAuth flow; the session keeps the hub's cookie."""
-        s = requests.Session()
-        r = s.get(f"{self.url}/hub/oauth_login", params={"next": next_url}, allow_redirects=False, timeout=60)
-        assert r.status_code == 302, f"/hub/oauth_login answered {r.status_code}, not a redirect to GitHub"
-        authorize = r.headers["Location"]
-        assert authorize.startswith(self.mock.url), f"the hub sent the browser to {authorize}, not the mock"
-        s.last = s.get(authorize + f"&login={user}", timeout=120)
-        return s
-
-    def wait_ready(self, s: requests.Session, user: str, timeout: float = 150) -> None:
-        """Wait until ``user``'s JupyterLab answers (following the hub's spawn and OAuth)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            r = s.get(f"{self.url}/user/{user}/lab", timeout=60)
-            if r.status_code == 200 and urlparse(r.url).path.startswith(f"/user/{user}/lab"):
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"{user}'s server was not ready after {timeout} s; hub log: {self.log}")
-
-    def token(self, s: requests.Session, user: str) -> str:
-        """An API token of ``user``, asked for with the user's own hub cookie."""
-        xsrf = s.cookies.get("_xsrf", path="/hub/") or s.cookies.get("_xsrf")
-        r = s.post(f"{self.url}/hub/api/users/{user}/tokens", json={"note": "test", "expires_in": 3600},
-                   headers={"X-XSRFToken": xsrf or "", "Referer": f"{self.url}/hub/token"}, timeout=60)
-        assert r.status_code == 201, f"token request answered {r.status_code}: {r.text[:300]}"
-        return r.json()["token"]
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    if not PROXY.exists():
-        pytest.fail(f"{PROXY} is missing: run `make -f Makefile -f deploy/hub.mk hub-deps` first")
-    for folder in ("lessons", "preexercises"):
-        assert (ROOT / folder).is_dir(), f"{folder}/ is missing: run `make release`"
-    subprocess.run([sys.executable, "-m", "hepdl.datasets", "build", "--size", "student", "warmup_hits"],
-                   check=True, cwd=ROOT, capture_output=True)
-    state = tmp_path_factory.mktemp("hub-state")
-    mock = MockGitHub(members={ORG: set(STUDENTS) | set(CLASS) | {"browser01"}}).start()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ,
-               HEPDL_HUB_STATE=str(state), HEPDL_HUB_PORT=str(port),
-               HEPDL_HUB_API_PORT=str(_free_port()), HEPDL_HUB_PROXY_PORT=str(_free_port()),
-               HEPDL_HUB_FORMGRADER_PORT=str(_free_port()),
-               HEPDL_HUB_ORG=ORG, HEPDL_HUB_INSTRUCTORS=INSTRUCTOR, HEPDL_HUB_ADMINS="",
-               GITHUB_URL=mock.url, GITHUB_CLIENT_ID="test-client", GITHUB_CLIENT_SECRET=uuid.uuid4().hex,
-               OAUTH_CALLBACK_URL=f"{url}/hub/oauth_callback", HEPDL_DATA_DIR="")
-    env.pop("JUPYTER_CONFIG_PATH", None)
-    log = state / "hub.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)],
-                                cwd=state, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        end = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{url}/hub/api", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > end:
-                pytest.fail(f"the hub did not start; its log:\n{log.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield Hub(url, mock, state, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=10)
-        mock.stop()
-        _stop_left_behind(state)
-
-
-def _stop_left_behind(state: Path) -> None:
-    """Kill the servers and kernels that outlived the hub: every process working under ``state``.
-
-    Each spawned server runs in its own session, so stopping the hub's process group does not
-    reach the servers the hub did not stop in time, nor their kernels (a CI run left 21 behind)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:  # gone already, or not ours
-            continue
-        if cwd == str(state) or cwd.startswith(f"{state}/"):
-            try:
-                os.kill(int(entry.name), 9)
-            except ProcessLookupError:
-                pass
-
-
-def _run_cells(hub: Hub, user: str, token: str, sources: list[str], timeout: float = 120) -> list[dict]:
-    """Start a kernel in ``user``'s server, run ``sources`` one after the other, return the replies."""
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    headers = {"Authorization": f"token {token}"}
-    api = f"{hub.url}/user/{user}/api"
-    r = requests.post(f"{api}/kernels", json={"name": "python3"}, headers=headers, timeout=60)
-    assert r.status_code == 201, f"starting a kernel answered {r.status_code}: {r.text[:300]}"
-    kernel = r.json()["id"]
-
-    async def run():
-        ws = await websocket_connect(HTTPRequest(
-            f"{api}/kernels/{kernel}/channels".replace("http", "ws", 1), headers=headers))
-        results = []
-        for source in sources:
-            msg_id = uuid.uuid4().hex
-            await ws.write_message(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user,
-                           "session": uuid.uuid4().hex, "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": "shell",
-                "content": {"code": source, "silent": False, "store_history": True,
-                            "user_expressions": {}, "allow_stdin": False}}))
-            outputs, reply, idle = [], None, False
-            while reply is None or not idle:       # shell reply and iopub idle come in any order
-                msg = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] in ("stream", "execute_result", "error"):
-                    outputs.append(msg["content"])
-                elif msg["msg_type"] == "execute_reply":
-                    reply = msg["content"]
-                elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    idle = True
-            results.append({"reply": reply, "outputs": outputs})
-        ws.close()
-        return results
-
-    try:
-        return asyncio.run(run())
-    finally:
-        requests.delete(f"{api}/kernels/{kernel}", headers=headers, timeout=60)
-
-
-def _text(result: dict) -> str:
-    parts = []
-    for out in result["outputs"]:
-        parts.append(out.get("text") or out.get("data", {}).get("text/plain", "")
-                     or "\n".join(out.get("traceback", [])))
-    return "".join(parts)
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +35,29 @@ def student(hub):
     hub.wait_ready(s, user)
     print(f"\nlogin-to-ready, one student alone: {time.monotonic() - t0:.1f} s")
     return user, s, hub.token(s, user)
+
+
+def test_each_user_runs_as_their_own_account_without_privileges(hub, student):
+    """The server and its kernel run as the student's account (made at first login, home 0700),
+    with no capabilities and no_new_privs, in a control group with the hub's limits."""
+    user, _, token = student
+    name = account(user)
+    entry = pwd.getpwnam(name)
+    assert entry.pw_gecos.startswith("hepdl-hub"), f"{name} was not made by the hub: {entry}"
+    home = Path(entry.pw_dir)
+    assert home.parent == hub.state / "homes" and (home.stat().st_mode & 0o777) == 0o700, (
+        f"{name}'s home {home} has mode {home.stat().st_mode & 0o777:o}, not 700")
+    (result,) = run_cells(hub, user, token, [
+        "import os, pathlib, getpass\n"
+        "status = dict(l.split(':\\t', 1) for l in pathlib.Path('/proc/self/status').read_text().splitlines() if ':\\t' in l)\n"
+        "print(getpass.getuser(), os.getuid(), status['CapEff'].strip(), status['CapPrm'].strip(), "
+        "status['NoNewPrivs'].strip(), pathlib.Path('/proc/self/cgroup').read_text().count('/' + getpass.getuser()))"])
+    assert result["reply"]["status"] == "ok", output_text(result)
+    who, uid, cap_eff, cap_prm, nnp, groups = output_text(result).split()
+    assert (who, int(uid)) == (name, entry.pw_uid), f"the kernel runs as {who} ({uid}), not {name}"
+    assert int(cap_eff, 16) == 0 and int(cap_prm, 16) == 0, f"the kernel has capabilities {cap_eff}/{cap_prm}"
+    assert nnp == "1", "the kernel may gain privileges (no_new_privs is not set)"
+    assert int(groups) == 3, f"the kernel is in {groups} of its 3 control groups (memory, pids, cpu)"
 
 
 def test_member_logs_in_and_reaches_lab_with_the_lessons(hub, student):
@@ -292,16 +141,16 @@ for top in (pathlib.Path.home(), pathlib.Path.cwd(), course):
                 bad.append(str(p))
 print(n, bad)
 """
-    (result,) = _run_cells(hub, user, token, [scan])
-    assert result["reply"]["status"] == "ok", _text(result)
-    count, found = _text(result).split(" ", 1)
+    (result,) = run_cells(hub, user, token, [scan])
+    assert result["reply"]["status"] == "ok", output_text(result)
+    count, found = output_text(result).split(" ", 1)
     assert int(count) > 0 and found.strip() == "[]", f"reachable from the kernel: {found}"
 
 
 def test_student_kernel_cannot_read_the_sources_the_gradebook_or_other_homes(hub, student):
-    """All servers share one Linux account here: Landlock (hepdl_course.confine) must keep the
-    student's kernel out of the repository's solutions and tests, the hub's state (secrets,
-    grading folder, log, the other students' homes), while its own home and the course work."""
+    """File permissions (the student's own account) and Landlock behind them keep the student's
+    kernel out of the repository's solutions and tests, the hub's state (secrets, grading folder,
+    log, database, the other students' homes), while its own home and the course work."""
     user, _, token = student
     state = hub.state
     probe = f"""
@@ -324,11 +173,11 @@ pathlib.Path("own.txt").write_text("mine")
 course = pathlib.Path(os.environ["HEPDL_DATA_DIR"]).parent
 print(readable, others, len(list(course.rglob("*.ipynb"))) > 0, pathlib.Path("own.txt").read_text())
 """
-    (result,) = _run_cells(hub, user, token, [probe])
-    assert result["reply"]["status"] == "ok", _text(result)
-    assert _text(result).strip() == "[] refused True mine", (
+    (result,) = run_cells(hub, user, token, [probe])
+    assert result["reply"]["status"] == "ok", output_text(result)
+    assert output_text(result).strip() == "[] refused True mine", (
         f"the student's kernel reached protected files (readable, other homes, course, own file): "
-        f"{_text(result)}")
+        f"{output_text(result)}")
 
 
 def test_preexercise_first_cells_run_in_the_kernel(hub, student):
@@ -338,10 +187,10 @@ def test_preexercise_first_cells_run_in_the_kernel(hub, student):
                       headers=headers, timeout=60).json()["content"]
     code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"][:4]
     code.append("print(n_events, len(hits['x']) > 0)")
-    results = _run_cells(hub, user, token, ["import os; os.chdir('preexercises/pre1_numpy')", *code])
+    results = run_cells(hub, user, token, ["import os; os.chdir('preexercises/pre1_numpy')", *code])
     for source, result in zip(["chdir", *code], results):
-        assert result["reply"]["status"] == "ok", f"cell failed:\n{source}\n{_text(result)}"
-    assert _text(results[-1]).strip().endswith("True"), "the student-size warmup_hits data did not load"
+        assert result["reply"]["status"] == "ok", f"cell failed:\n{source}\n{output_text(result)}"
+    assert output_text(results[-1]).strip().endswith("True"), "the student-size warmup_hits data did not load"
 
 
 def test_twenty_students_log_in_and_run_a_cell_at_once(hub):
@@ -352,13 +201,13 @@ def test_twenty_students_log_in_and_run_a_cell_at_once(hub):
         hub.wait_ready(s, user, timeout=240)
         LOAD_TIMES[user] = time.monotonic() - t0
         token = hub.token(s, user)
-        (result,) = _run_cells(hub, user, token, [f"print(6 * 7, {user!r})"])
+        (result,) = run_cells(hub, user, token, [f"print(6 * 7, {user!r})"])
         return user, result
 
     with ThreadPoolExecutor(len(CLASS)) as pool:
         done = list(pool.map(one, CLASS))
-    failed = {u: (r["reply"]["status"], _text(r)) for u, r in done
-              if r["reply"]["status"] != "ok" or _text(r).strip() != f"42 {u}"}
+    failed = {u: (r["reply"]["status"], output_text(r)) for u, r in done
+              if r["reply"]["status"] != "ok" or output_text(r).strip() != f"42 {u}"}
     assert len(done) == len(CLASS) and not failed, f"these students' cells failed: {failed}"
     times = sorted(LOAD_TIMES.values())
     print(f"\nlogin-to-ready, 20 students at once: median {times[len(times) // 2]:.1f} s, "

@@ -65,10 +65,43 @@ def test_values_hold_the_course_essentials(values):
     slugs = {p["slug"]: p for p in single["profileList"]}
     assert {"cpu", "gpu"} <= set(slugs), f"CPU and GPU profiles expected, found {sorted(slugs)}"
     assert slugs["gpu"]["kubespawner_override"]["extra_resource_limits"]["nvidia.com/gpu"] == "1"
-    mounts = {m["mountPath"] for m in single["storage"]["extraVolumeMounts"]}
-    claims = [v["persistentVolumeClaim"]["claimName"] for v in single["storage"]["extraVolumes"]]
-    assert "/srv/nbgrader/exchange" in mounts and claims, "the shared nbgrader exchange volume is missing"
     nbconfig = single["extraFiles"]["nbgrader-config"]["stringData"]
-    assert 'c.Exchange.root = "/srv/nbgrader/exchange"' in nbconfig
+    assert 'configureExchange(c, "http://proxy-public/services/ngshare")' in nbconfig
     disabled = single["extraFiles"]["student-lab-config"]["data"]["disabledExtensions"]
     assert disabled.get("@jupyter/nbgrader:formgrader") and disabled.get("@jupyter/nbgrader:create-assignment")
+
+
+def test_the_exchange_is_ngshare_not_a_shared_volume(values):
+    """Every user pod is uid 1000: a shared writable exchange folder would expose all submissions."""
+    single = values["singleuser"]
+    volumes = single["storage"].get("extraVolumes", []) + single.get("extraVolumes", [])
+    mounts = single["storage"].get("extraVolumeMounts", []) + single.get("extraVolumeMounts", [])
+    assert not [v for v in volumes if "persistentVolumeClaim" in v or "nfs" in v], volumes
+    assert not [m for m in mounts if "exchange" in m["mountPath"] or "nbgrader" in m["mountPath"]], mounts
+    nbconfig = single["extraFiles"]["nbgrader-config"]["stringData"]
+    assert "Exchange.root" not in nbconfig and "from ngshare_exchange import configureExchange" in nbconfig
+    ngshare = values["hub"]["services"]["ngshare"]
+    assert ngshare["url"] == "http://ngshare:8080" and "api_token" not in ngshare and "apiToken" not in ngshare
+
+
+def test_user_pods_cannot_reach_the_proxy_api_or_the_metadata_server(values):
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    merged = _merge(defaults, values)
+    user = merged["singleuser"]["networkPolicy"]
+    assert user["enabled"] is True
+    rules = user["egressAllowRules"]
+    # privateIPs covers the cluster (10/8, 172.16/12, 192.168/16): the proxy's API port among it
+    assert rules["privateIPs"] is False and rules["cloudMetadataServer"] is False
+    assert merged["singleuser"]["cloudMetadata"]["blockWithIptables"] is True
+    assert merged["singleuser"]["cloudMetadata"]["ip"] == "169.254.169.254"
+    # no extra egress rule may open the cluster's private ranges, the API port or the metadata server
+    for rule in user.get("egress", []):
+        ports = {p.get("port") for p in rule.get("ports", [])}
+        assert not ports & {8001, "api"}, rule
+        for to in rule.get("to", []):
+            assert "ipBlock" not in to, f"an ipBlock egress rule defeats privateIPs: false: {rule}"
+    assert user["interNamespaceAccessLabels"] == "ignore"
+    proxy = merged["proxy"]["chp"]["networkPolicy"]
+    assert proxy["enabled"] is True and proxy["interNamespaceAccessLabels"] == "ignore"
+    assert "api" not in proxy["allowedIngressPorts"] and 8001 not in proxy["allowedIngressPorts"]
+    assert not proxy.get("ingress"), "extra proxy ingress rules could admit user pods to the API port"

@@ -1,18 +1,20 @@
 """Start a program confined by Landlock: it may not read the protected folders.
 
-Used by the school's JupyterHub (deploy/jupyterhub_config.py) when every student's server runs
-under one Linux account: the server and its kernels could otherwise read the repository's
-solutions, the gradebook and the other students' homes. Landlock (Linux >= 5.13) confines the
-process and everything it starts, across ``exec``::
+Used by the school's JupyterHub (deploy/jupyterhub_config.py) as a second wall behind the file
+permissions of each user's own account: were a folder's mode wrong, the server and its kernels
+still could not read the repository's solutions, the gradebook or the hub's state. Landlock
+(Linux >= 5.13) confines the process and everything it starts, across ``exec``::
 
     python -m hepdl_course.confine --protect REPO/solutions --protect STATE \\
-        --readable STATE/course --writable STATE/homes/alice -- jupyterhub-singleuser
+        --readable STATE/course --writable /home/hepdl-alice -- jupyterhub-singleuser
 
 Everything not protected stays readable (the Python environment, the system); the program may
 write only under ``--writable`` folders (and the usual ``/dev`` entries). Network connections
 are allowed: a Jupyter server talks to its hub and its kernels over TCP. Where the kernel has no
-Landlock the program starts unconfined with a warning on stderr (one Linux account per
-student, ``HEPDL_HUB_SYSTEM_USERS=1``, or Kubernetes then keeps students apart).
+Landlock the program starts without it, with a warning on stderr (the file permissions still
+hold). The folders to protect must be listable by the calling account: Landlock can only grant,
+so a protected path is hidden by granting its ancestors' other entries, and the entries of a
+folder the account cannot list are not granted at all.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     confined = apply_landlock(args.protect, args.writable, args.readable, tcp=True)
     if confined is None:
         print("hepdl_course.confine: Landlock is not available on this kernel: starting "
-              f"{command[0]} UNCONFINED (it can read {', '.join(args.protect)}); use one Linux "
-              "account per student (HEPDL_HUB_SYSTEM_USERS=1) or Kubernetes", file=sys.stderr)
+              f"{command[0]} without it (only file permissions keep it from "
+              f"{', '.join(args.protect)})", file=sys.stderr)
     os.execvp(command[0], command)
 
 

@@ -4,6 +4,11 @@
 (by a later submission, or repaired by :mod:`hepdl_course.preflight`) is first copied to
 ``originals/STUDENT/ASSIGNMENT/<timestamp>/``, so that nothing a student submitted is lost.
 Times are naive UTC, as ``nbgrader submit`` writes them in ``timestamp.txt``.
+
+On a machine where each student has a Linux account (the school's hub), a submission in the
+exchange is named by its student but owned by whoever made it; one that claims another student
+(``nbgrader submit --student=bob`` run by alice) is set aside in ``rejected/`` before nbgrader
+collects, and reported (:func:`forged_submissions`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import os
+import pwd
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +25,11 @@ from pathlib import Path
 from hepdl_course import nbgrader_batch
 from hepdl_course.settings import InstructorError, course_path, load_settings, sqlite_path
 
-__all__ = ["Collected", "collect", "import_submissions", "keep_original", "submissions"]
+__all__ = ["Collected", "collect", "forged_submissions", "import_submissions", "keep_original",
+           "submissions"]
 
 ORIGINALS = "originals"
+REJECTED = "rejected"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"   # what `nbgrader submit` writes (in UTC)
 
 
@@ -153,27 +161,60 @@ def _duedate(course_dir: Path, assignment: str) -> _dt.datetime | None:
     return _dt.datetime.fromisoformat(str(row[0]))
 
 
+def forged_submissions(inbound: Path, assignment: str) -> list[tuple[Path, str, str]]:
+    """(folder, claimed student, owner) of each submission of ``assignment`` in an exchange's
+    ``inbound`` folder whose owner is not the student it names.
+
+    nbgrader names a submission ``STUDENT+ASSIGNMENT+TIME+RANDOM`` from its ``--student`` option,
+    which anyone can set. The owner is the account that made the folder, which a student cannot
+    choose; a folder owned by the account that collects (an instructor submitting for a student,
+    the tests) is trusted.
+    """
+    forged = []
+    for folder in sorted(inbound.iterdir()) if inbound.is_dir() else []:
+        parts = folder.name.split("+")
+        if len(parts) < 3 or parts[1] != assignment:
+            continue
+        uid = folder.lstat().st_uid
+        if uid == os.geteuid():
+            continue
+        try:
+            owner = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            owner = f"uid {uid}"
+        if owner != parts[0]:
+            forged.append((folder, parts[0], owner))
+    return forged
+
+
 def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | os.PathLike | None = None,
             before_duedate: bool = False) -> list[Collected]:
     """Collect submissions: from the exchange (``nbgrader collect``) or from a folder.
 
     From the exchange, the latest submission of each student wins (``--update``); with
     ``before_duedate`` the latest one before the due date (nbgrader's ``--before-duedate``).
-    Every submission stays in the exchange's inbound folder.
+    Every submission stays in the exchange's inbound folder, but for one that claims another
+    student's name (:func:`forged_submissions`): it moves to ``COURSE_DIR/rejected/`` and is
+    reported with the status ``rejected: made by ACCOUNT``.
     """
     course_dir = course_path(course_dir)
-    load_settings(course_dir)
+    settings = load_settings(course_dir)
     before = {s: read_timestamp(p) for s, p in submissions(course_dir, assignment).items()}
     if from_dir is not None:
         records = import_submissions(course_dir, assignment, from_dir)
     else:
         for student, path in submissions(course_dir, assignment).items():
             keep_original(course_dir, student, assignment, path)   # collect --update replaces it
+        records = []
+        inbound = settings.exchange_dir(course_dir) / settings.course_id / "inbound"
+        for folder, claimed, owner in forged_submissions(inbound, assignment):
+            (course_dir / REJECTED).mkdir(mode=0o700, exist_ok=True)
+            shutil.move(str(folder), str(course_dir / REJECTED / folder.name))
+            records.append(Collected(claimed, f"rejected: made by {owner}", None))
         args = ["collect", assignment] + (["--before-duedate"] if before_duedate else ["--update"])
         proc = nbgrader_batch.run(course_dir, args)
         if proc.returncode:
             raise InstructorError(f"nbgrader collect {assignment} failed:\n{proc.failure()}")
-        records = []
         for student, path in submissions(course_dir, assignment).items():
             stamp = read_timestamp(path)
             status = ("new" if student not in before else
@@ -181,6 +222,8 @@ def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | o
             records.append(Collected(student, status, stamp and format_timestamp(stamp)))
     due = _duedate(course_dir, assignment)
     for record in records:
+        if record.status.startswith("rejected"):
+            continue
         stamp = read_timestamp(course_dir / "submitted" / record.student / assignment)
         record.late = bool(due and stamp and stamp > due)
     return records
