@@ -18,6 +18,9 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 
 from hub.harness import hub  # noqa: E402,F401 (the school's hub, for tests/test_hub*.py)
 
+# Programs that tests start, not modules to import (--doctest-modules would run them).
+collect_ignore = ["hub/ngshare"]
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:
