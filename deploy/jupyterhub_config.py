@@ -218,7 +218,9 @@ if not (GRADING / "nbgrader_config.py").exists():
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
         f"c.CourseDirectory.root = {str(GRADING)!r}\n"
-        f"c.Exchange.root = {str(EXCHANGE)!r}\n")
+        f"c.Exchange.root = {str(EXCHANGE)!r}\n"
+        "from hepdl_course.preprocessors import feedback_preprocessors  # noqa: E402\n"
+        "c.GenerateFeedback.preprocessors = feedback_preprocessors()   # no hidden tests shown\n")
 
 
 # --- authentication: GitHub, restricted to an organisation or team ------------------------------

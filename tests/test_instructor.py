@@ -3,7 +3,8 @@
 The submission matrix runs every case through the same commands an instructor types
 (``hepdl-course init / release-course / collect / autograde / feedback / grades``) in one
 temporary course with one student per case, and checks for every case: the batch completes, the
-grade is the stated one, feedback HTML exists and the other students' grades are intact.
+grade is the stated one, feedback HTML exists (showing no hidden test) and the other students'
+grades are intact.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import html as htmllib
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -46,7 +49,7 @@ PARTS = {  # grade_id: (answer source with the solution, test source, points)
         'def triangle(n):\n    """Sum of 1..n."""\n    ### BEGIN SOLUTION\n    return n * (n + 1) // 2\n'
         "    ### END SOLUTION",
         '"""triangle sums 1..n."""\nassert triangle(1) == 1, "triangle(1) should be 1"\n'
-        "### BEGIN HIDDEN TESTS\nassert triangle(4) == 10\n### END HIDDEN TESTS", 2),
+        '### BEGIN HIDDEN TESTS\nassert triangle(4) == 10, "triangle(4) should be 10"\n### END HIDDEN TESTS', 2),
     "mx_square": (
         'def square(x):\n    """x squared."""\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION',
         '"""square squares."""\nassert square(2) == 4\n### BEGIN HIDDEN TESTS\nassert square(-3) == 9\n'
@@ -58,6 +61,8 @@ PARTS = {  # grade_id: (answer source with the solution, test source, points)
         "assert mean([0.5, 1.5]) == 1.0\n### END HIDDEN TESTS", 2),
 }
 MAX_SCORE = 5.0
+HIDDEN = [line for _, test, _ in PARTS.values()       # the hidden test lines, never in a feedback page
+          for line in test.split("### BEGIN HIDDEN TESTS\n")[1].split("### END HIDDEN TESTS")[0].splitlines()]
 
 
 def matrix_notebook() -> nbformat.NotebookNode:
@@ -158,6 +163,7 @@ EXPECTED = {  # student (one per case) -> the score out of 5 they must get, and 
     "solution": 5,                  # full marks
     "untouched": 0,                 # zero autograded points
     "partly_right": 2,              # triangle right, square wrong, mean not done
+    "fails_hidden_tests": 2,        # triangle and square pass their visible tests, fail the hidden ones
     "answer_deleted": 3,            # triangle's answer cell deleted: its test fails, the rest counts
     "test_deleted": 5,              # triangle's test cell deleted: put back and run, answer counts
     "cell_duplicated": 5,           # the last copy of a duplicated cell is graded
@@ -192,6 +198,10 @@ def submissions(released: nbformat.NotebookNode, course: Path, repo: Path) -> di
     nb = student("mx_triangle")
     _answer(nb, "mx_square", "return x + x")              # wrong: square(-3) == -6
     cases["partly_right"] = {"mx.ipynb": nb}
+    nb = student("mx_mean")
+    _answer(nb, "mx_triangle", "return n")                # triangle(1) right; hidden, with a message: wrong
+    _answer(nb, "mx_square", "return x + x")              # square(2) right; hidden, no message: wrong
+    cases["fails_hidden_tests"] = {"mx.ipynb": nb}
     nb = student(*PARTS)
     nb.cells.remove(_cell(nb, "mx_triangle"))
     cases["answer_deleted"] = {"mx.ipynb": nb}
@@ -269,6 +279,34 @@ def gradebook(course: Path, assignment: str = "mx") -> dict[str, tuple[float, fl
 
 def run_cli(*args) -> int:
     return cli([str(a) for a in args])
+
+
+def hidden_lines(notebook: Path) -> list[str]:
+    """The lines of a notebook's hidden test regions (stripped), but for short ones and those
+    that a visible line contains (not secret)."""
+    hidden, shown, inside = [], set(), False
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            elif line.strip():
+                (hidden.append if inside else shown.add)(line.strip())
+    return [line for line in hidden if len(line) >= 8 and not any(line in other for other in shown)]
+
+
+def page_text(page: Path) -> str:
+    """A feedback page as a reader sees it: tags removed (highlighted code is one span per
+    token), entities decoded."""
+    return htmllib.unescape(re.sub(r"<[^>]*>", "", page.read_text()))
+
+
+def leaked(page: Path, hidden: list[str]) -> list[str]:
+    """The hidden lines a feedback page shows, in its text or anywhere in its HTML (embedded
+    data, attributes), plus the delimiters if they are there."""
+    raw, text = page.read_text(), page_text(page)
+    found = [line for line in hidden
+             if line in text or htmllib.escape(line) in raw or json.dumps(line)[1:-1] in raw]
+    return found + [d for d in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS") if d in raw]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,6 +401,57 @@ def test_a_program_left_running_is_stopped(matrix):
     pid = int(printed.split("pid ")[1].split()[0])
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert "were still running; they were stopped" in " ".join(matrix.report["leaves_a_process"]["notes"])
+
+
+def test_feedback_tells_which_hidden_test_failed_without_its_code(matrix):
+    """Every feedback page: hidden regions replaced by a line, failures told by type and message;
+    the graded notebooks keep the hidden tests (for the formgrader)."""
+    pages = sorted((matrix.course / "feedback").glob("*/mx/*.html"))
+    assert {page.parts[-3] for page in pages} == set(EXPECTED)
+    for page in pages:
+        student = page.parts[-3]
+        graded = matrix.course / "autograded" / student / "mx" / "mx.ipynb"
+        assert set(HIDDEN) <= set(hidden_lines(graded)), f"{student}: the graded notebook lost its hidden tests"
+        assert not leaked(page, HIDDEN + hidden_lines(graded)), f"{student}'s feedback shows hidden tests"
+        assert page_text(page).count("# hidden tests: not shown") >= len(PARTS), student
+    text = page_text(matrix.course / "feedback" / "fails_hidden_tests" / "mx" / "mx.html")
+    assert 'assert triangle(1) == 1, "triangle(1) should be 1"' in text     # the visible test is shown
+    assert "mx_triangle_tests failed: AssertionError: triangle(4) should be 10" in text
+    assert "mx_square_tests failed: AssertionError (no message)" in text
+    assert "most recent call last" not in text and "----> " not in text    # no traceback
+    untouched = page_text(matrix.course / "feedback" / "untouched" / "mx" / "mx.html")
+    assert "mx_triangle_tests failed: NotImplementedError" in untouched
+    assert "triangle(4) should be 10" not in page_text(matrix.course / "feedback" / "solution" / "mx" / "mx.html")
+
+
+def test_the_feedback_preprocessor_hides_hidden_lines_in_sources_and_outputs():
+    """HideHiddenTests alone: markdown regions, a hidden helper quoted by a traceback of a
+    student's cell or by a warning, a test cell's error reduced to one line."""
+    from nbformat.v4 import new_output
+
+    from hepdl_course.preprocessors import HideHiddenTests
+
+    secret = "assert x > 41, 'x is too small'"
+    helper = new_code_cell(f"def check(x):\n    ### BEGIN HIDDEN TESTS\n    {secret}\n    ### END HIDDEN TESTS\n"
+                           "    return x", metadata=grader("check_tests", solution=False, grade=True, points=1))
+    helper.outputs = [new_output("error", ename="AssertionError", evalue="x is too small",
+                                 traceback=["\x1b[0;31m----> 3\x1b[0m     " + secret, "AssertionError: x is too small"])]
+    answer = new_code_cell("x = check(4)", metadata=grader("answer", solution=True, grade=False))
+    answer.outputs = [new_output("error", ename="AssertionError", evalue="", traceback=[
+        "Cell In[3], line 1\n----> 1 x = check(4)\n",
+        ("Cell In[2], line 3\n      1 def check(x):\n"
+         f"\x1b[1;32m----> 3\x1b[0m     \x1b[38;5;28m{secret[:6]}\x1b[39m{secret[6:]}\n")]),
+        new_output("stream", name="stderr", text=f"/tmp/1.py:3: DeprecationWarning: old\n  {secret}\nmore\n")]
+    told = new_markdown_cell("Explain.\n### BEGIN HIDDEN TESTS\nThe grader looks for the word 'fermion'.\n"
+                             "### END HIDDEN TESTS", metadata=grader("told", solution=False, grade=True, points=1))
+    nb, _ = HideHiddenTests().preprocess(new_notebook(cells=[helper, answer, told]), {})
+    assert nb.cells[0].source == "def check(x):\n    # hidden tests: not shown\n    return x"
+    assert nb.cells[0].outputs[0].traceback == ["check_tests failed: AssertionError: x is too small"]
+    assert nb.cells[2].source == "Explain.\n*(hidden tests: not shown)*"
+    shown = json.dumps(nb)
+    assert "x > 41" not in shown and "fermion" not in shown
+    assert "----> 1 x = check(4)" in nb.cells[1].outputs[0].traceback[0]     # the student's own line stays
+    assert "DeprecationWarning: old" in nb.cells[1].outputs[1].text and "more" in nb.cells[1].outputs[1].text
 
 
 def test_huge_output_is_cut(matrix):
@@ -524,6 +613,10 @@ def test_late_and_repeated_submissions_follow_nbgrader_settings(tmp_path):
     assert (course / "feedback" / "dave" / "mx" / "mx.html").is_file()
     student_fetch_feedback(student_config, home, "alice")
     assert list((home / "alice" / "mx" / "feedback").glob("*/mx.html"))
+    pages = [*(course / "feedback").glob("*/mx/*.html"), *(exchange / "hepdl" / "feedback").glob("*.html"),
+             *(home / "alice" / "mx" / "feedback").glob("*/mx.html")]
+    assert len(pages) == 4 + 3 + 1
+    assert not [page for page in pages if leaked(page, HIDDEN)], "a feedback page shows hidden tests"
 
     # alice re-submits after grading (still before the due date): only she is graded again
     student_submit(student_config, home, "alice", solved(released, "mx_triangle"), DUE - hour / 2)
@@ -682,7 +775,9 @@ def test_the_real_pre1_numpy_through_the_commands(tmp_path, ci_data):
     assert report["solution"]["score"] == report["solution"]["max_score"] > 0, report
     assert report["untouched"]["score"] == 0
     for student in report:
-        assert (course / "feedback" / student / "pre1_numpy" / "pre1_numpy.html").is_file()
+        page = course / "feedback" / student / "pre1_numpy" / "pre1_numpy.html"
+        graded = course / "autograded" / student / "pre1_numpy" / "pre1_numpy.ipynb"
+        assert page.is_file() and not leaked(page, hidden_lines(graded))
     assert not list((ROOT / "solutions").rglob("results.json"))
 
 

@@ -4,7 +4,9 @@ The repository is not an nbgrader course directory: its sources live in ``soluti
 student versions in ``preexercises/`` and ``lessons/``. Releasing and the grading tests build a
 course directory elsewhere (a temporary folder), copy the sources in and run nbgrader's own
 command line there, so nothing nbgrader writes (gradebook, release/, autograded/) lands in the
-repository.
+repository. The configuration it writes sets nbgrader's feedback preprocessors to
+:func:`hepdl_course.preprocessors.feedback_preprocessors`: feedback pages show a line in place
+of each hidden test region and, for a failed test cell, only the exception's type and message.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = {timeout}
 c.Execute.timeout = {timeout}
 c.Execute.kernel_name = "python3"
+# Feedback pages without the hidden tests (the graded notebooks and the gradebook keep them).
+from hepdl_course.preprocessors import feedback_preprocessors  # noqa: E402
+c.GenerateFeedback.preprocessors = feedback_preprocessors()
 """
 
 

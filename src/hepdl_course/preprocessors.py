@@ -1,10 +1,14 @@
-"""nbgrader preprocessors for autograding: resilient execution and bounded output.
+"""nbgrader preprocessors: resilient execution and bounded output, and feedback without hidden tests.
 
 Written as nbgrader writes its own (``nbgrader.preprocessors.Execute``, ``LimitOutput``):
 subclasses at module level with configurable traits, overriding only the public
 ``preprocess`` / ``preprocess_cell`` hooks. :func:`grading_preprocessors` is nbgrader's
 autograde list with these two in it; the grading worker sets it as
-``Autograde.autograde_preprocessors``. Importing this module imports nbgrader.
+``Autograde.autograde_preprocessors``. :func:`feedback_preprocessors` is nbgrader's
+generate_feedback list with :class:`HideHiddenTests` in it; the course's ``nbgrader_config.py``
+(:mod:`hepdl_course.nbgrader_course`) sets it as ``GenerateFeedback.preprocessors``, so the
+feedback pages leave the hidden tests out while the graded notebooks and the gradebook keep
+them. Importing this module imports nbgrader.
 
 ``ResilientExecute`` restarts a kernel by calling ``Execute.preprocess`` again: that method
 (nbconvert's ``ExecutePreprocessor.preprocess``) re-initialises the client for the notebook and
@@ -17,17 +21,27 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_output
+from nbgrader import utils
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput,
-    NbGraderPreprocessor, SaveAutoGrades)
-from traitlets import Integer
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from traitlets import Integer, Unicode
 
-__all__ = ["KERNEL_DIED", "KERNEL_HUNG", "LimitOutputSize", "ResilientExecute",
-           "grading_preprocessors"]
+__all__ = ["KERNEL_DIED", "KERNEL_HUNG", "HideHiddenTests", "LimitOutputSize", "ResilientExecute",
+           "feedback_preprocessors", "grading_preprocessors"]
 
 KERNEL_DIED = "KernelDied"              # ename of the error output put in a cell that killed the kernel
 KERNEL_HUNG = "KernelUnresponsive"      # ... in a cell that could not be interrupted
@@ -141,3 +155,123 @@ def grading_preprocessors() -> list[type]:
     """nbgrader's autograde preprocessors with :class:`ResilientExecute` and output limits."""
     return [ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
             LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """For the feedback: hidden test regions replaced by a line, failures told without code.
+
+    Every cell's hidden test regions (the delimiters of nbgrader's ``ClearHiddenTests``, whose
+    configuration this class shares) become one ``placeholder`` line. An error in a test cell
+    (a grade cell that is not a solution) is shown as one line, the cell's grade_id and the
+    exception's type and message (``mx_triangle_tests failed: AssertionError: triangle(4)
+    should be 10``), without the traceback, whose lines quote the test's source. In every
+    other output (streams, plain text, the tracebacks of the students' own cells) a line that
+    quotes a line of a hidden region is replaced by ``quote_placeholder``: a warning raised in a
+    hidden test prints its source line, and so does the traceback of a hidden helper function.
+    Works on the copy of the notebook the feedback is made from: the graded notebook and the
+    gradebook keep the tests.
+    """
+
+    placeholder = Unicode("# hidden tests: not shown",
+                          help="The line put in place of a hidden test region of a code cell").tag(config=True)
+    markdown_placeholder = Unicode("*(hidden tests: not shown)*",
+                                   help="... of a markdown cell").tag(config=True)
+    quote_placeholder = Unicode("[a line of a hidden test: not shown]",
+                                help="The line put in place of an output line quoting a hidden test").tag(config=True)
+    min_quote_chars = Integer(8, help="Hidden lines shorter than this (stripped) are not looked "
+                              "for in the outputs (`else:` or a bracket would match too much)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        """Collect the hidden lines of every cell, then redact the cells one by one.
+
+        A hidden line that is also a visible line of the notebook is not secret: outputs quoting
+        it are left alone.
+        """
+        hidden, visible = set(), set()
+        for cell in nb.cells:
+            regions = self._regions(cell.source)
+            for region in regions:
+                hidden.update(line.strip() for line in region)
+            if regions:
+                visible.update(line.strip() for line in self._redacted(cell).split("\n"))
+            else:
+                visible.update(line.strip() for line in cell.source.split("\n"))
+        self._hidden = {line for line in hidden - visible if len(line) >= self.min_quote_chars}
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        """Hide the cell's hidden regions and what its outputs quote of them."""
+        if self.begin_test_delimeter in cell.source:
+            cell.source = self._redacted(cell)
+        if cell.cell_type != "code":
+            return cell, resources
+        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error" and is_test:
+                output.evalue = self._scrub(str(output.get("evalue", "")))
+                output.traceback = [self._summary(cell, output)]
+            elif kind == "error":
+                output.traceback = [self._scrub(entry) for entry in output.get("traceback", [])]
+            elif kind == "stream":
+                output.text = self._scrub(output.get("text", ""))
+            elif kind in ("execute_result", "display_data"):
+                data = output.get("data", {})
+                if isinstance(data.get("text/plain"), str):
+                    data["text/plain"] = self._scrub(data["text/plain"])
+        return cell, resources
+
+    def _regions(self, source: str) -> list[list[str]]:
+        """The lines of each hidden region of ``source``, delimiters left out."""
+        regions, current = [], None
+        for line in source.split("\n"):
+            if self.begin_test_delimeter in line:
+                current = []
+                regions.append(current)
+            elif self.end_test_delimeter in line:
+                current = None
+            elif current is not None:
+                current.append(line)
+        return regions
+
+    def _redacted(self, cell) -> str:
+        lines, hiding = [], False
+        for line in cell.source.split("\n"):
+            if self.begin_test_delimeter in line:
+                hiding = True
+                if cell.cell_type == "code":
+                    indent = line[: len(line) - len(line.lstrip())]
+                    lines.append(indent + self.placeholder)
+                else:
+                    lines.append(self.markdown_placeholder)
+            elif self.end_test_delimeter in line:
+                hiding = False
+            elif not hiding:
+                lines.append(line)
+        return "\n".join(lines)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with each line that quotes a hidden line replaced by ``quote_placeholder``."""
+        if not self._hidden or not text:
+            return text
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            plain = _ANSI.sub("", line)
+            if any(hidden in plain for hidden in self._hidden):
+                lines[i] = self.quote_placeholder
+        return "\n".join(lines)
+
+    @staticmethod
+    def _summary(cell, output) -> str:
+        name = cell.metadata["nbgrader"].get("grade_id", "this test cell")
+        ename, evalue = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
+        what = f"{ename}: {evalue}" if evalue else f"{ename} (no message)"
+        return f"{name} failed: {what}"
+
+
+def feedback_preprocessors() -> list[type]:
+    """nbgrader's generate_feedback preprocessors with :class:`HideHiddenTests` in them."""
+    return [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
