@@ -11,7 +11,6 @@ must be refused, and nothing of another user read or changed. The hub is tests/h
 from __future__ import annotations
 
 import json
-import os
 import pwd
 import re
 import time
