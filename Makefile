@@ -78,6 +78,8 @@ ASSIGNMENT ?=
 DB_URL ?=
 EXCHANGE ?=
 LATE_PENALTY ?=
+GRACE_MINUTES ?=
+SUBMITTED_AT ?=
 DUEDATE ?=
 FORCE ?=
 NO_EXCHANGE ?=
@@ -95,7 +97,8 @@ need_assignment = @test -n "$(ASSIGNMENT)" || { echo 'name the assignment: ASSIG
 
 course-init: install
 	$(COURSE) init "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(DB_URL),--db-url "$(DB_URL)") \
-	  $(if $(EXCHANGE),--exchange "$(EXCHANGE)") $(if $(LATE_PENALTY),--late-penalty $(LATE_PENALTY)) $(INIT_ARGS)
+	  $(if $(EXCHANGE),--exchange "$(EXCHANGE)") $(if $(LATE_PENALTY),--late-penalty $(LATE_PENALTY)) \
+	  $(if $(GRACE_MINUTES),--grace-minutes $(GRACE_MINUTES)) $(INIT_ARGS)
 
 release-course: install
 	$(need_assignment)
@@ -104,7 +107,8 @@ release-course: install
 
 collect: install
 	$(need_assignment)
-	$(COURSE) collect "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(FROM),--from "$(FROM)") $(COLLECT_ARGS)
+	$(COURSE) collect "$(COURSE_DIR)" $(ASSIGNMENT) $(if $(FROM),--from "$(FROM)") \
+	  $(if $(SUBMITTED_AT),--submitted-at "$(SUBMITTED_AT)") $(COLLECT_ARGS)
 
 autograde: install
 	$(need_assignment)

@@ -2,6 +2,7 @@
 # defines PY, BIN and VENV; on its own: make -f Makefile -f deploy/hub.mk hub-deps
 #   make hub-deps  configurable-http-proxy (npm, into deploy/.node) and chromium (apt, for tests)
 #   make hub       the above, student data, released notebooks, grading folder, then the hub
+#   make hub-grading  only the instructors' course directory, HEPDL_HUB_STATE/grading (once)
 
 NODE_PREFIX ?= deploy/.node
 CHP_VERSION ?= 5.3.0
@@ -9,7 +10,7 @@ CHP         := $(NODE_PREFIX)/bin/configurable-http-proxy
 HEPDL_HUB_STATE ?= /srv/hepdl-hub
 export HEPDL_HUB_STATE
 
-.PHONY: hub hub-deps
+.PHONY: hub hub-deps hub-grading
 
 hub-deps: $(NODE_PREFIX)/.chp-$(CHP_VERSION)
 	@test -x /usr/bin/chromium || { \
@@ -24,9 +25,13 @@ $(NODE_PREFIX)/.chp-$(CHP_VERSION):
 	npm install --silent --no-fund --no-audit --prefix $(NODE_PREFIX) -g configurable-http-proxy@$(CHP_VERSION)
 	touch $@
 
-hub: install hub-deps $(VENV)/.released
-	$(PY) -m hepdl.datasets build --size student
+# The formgrader's course directory (docs/instructor-guide.md): made once; `make course-init
+# COURSE_DIR=$(HEPDL_HUB_STATE)/grading ...` changes its settings later.
+hub-grading: install
 	@test -f "$(HEPDL_HUB_STATE)/grading/hepdl-course.json" || \
 	  $(PY) -m hepdl_course init "$(HEPDL_HUB_STATE)/grading" --course-id "$${HEPDL_HUB_COURSE_ID:-hepdl}" --exchange "$(HEPDL_HUB_STATE)/exchange"
+
+hub: install hub-deps $(VENV)/.released hub-grading
+	$(PY) -m hepdl.datasets build --size student
 	@echo "JupyterHub on http://$${HEPDL_HUB_IP:-127.0.0.1}:$${HEPDL_HUB_PORT:-8000}/ (state in $(HEPDL_HUB_STATE); Ctrl-C stops it)"
 	cd "$(HEPDL_HUB_STATE)" && exec "$(abspath $(BIN))/jupyterhub" -f "$(abspath deploy/jupyterhub_config.py)"

@@ -505,6 +505,9 @@ def test_formgrader_serves_the_course_for_manual_grading(matrix, tmp_path):
                     pytest.fail("no formgrader:\n" + (tmp_path / "formgrader.log").read_text()[-3000:])
                 time.sleep(1)
         assert "formgrader" in page.lower()
+        said = (tmp_path / "formgrader.log").read_text()      # what the instructor reads
+        assert said.count(f"http://127.0.0.1:{port}/formgrader?token={token}") == 1, said
+        assert "file://" not in said and len(said.splitlines()) <= 8, said
         submissions = json.loads(call("/api/submissions/mx"))
         assert {s["student"] for s in submissions} == set(EXPECTED)
         notebooks = json.loads(call("/api/submitted_notebooks/mx/mx"))
@@ -644,6 +647,7 @@ def test_late_and_repeated_submissions_follow_nbgrader_settings(tmp_path):
     _cell(hang, "mx_triangle").source = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
                                          "    except KeyboardInterrupt:\n        pass")
     write_submission(inbox / "erin" / "mx", {"mx.ipynb": hang})
+    (inbox / "erin" / "mx" / "timestamp.txt").write_text(f"{DUE - hour:%Y-%m-%d %H:%M:%S} UTC")
     assert run_cli("collect", course, "mx", "--from", inbox) == 0
     assert run_cli("autograde", course, "mx", "--student", "erin", "--student", "carol", "--force",
                    "--student-timeout", limit) == 1

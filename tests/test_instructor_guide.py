@@ -7,6 +7,7 @@ the loop to what an instructor types: each ``make ...`` line of docs/instructor-
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "instructor-guide.md"
 GRADING_TARGETS = {"course-init", "release-course", "collect", "autograde", "formgrader",
                    "feedback", "grades"}
+HUB_COURSE_DIR = "/srv/hepdl-hub/grading"      # what the guide exports before its commands
 
 
 def guide_make_lines() -> list[str]:
@@ -36,8 +38,9 @@ def guide_make_lines() -> list[str]:
 def expand(line: str) -> list[list[str]]:
     """The hepdl_course commands that ``make -n`` prints for one guide line, as argv lists."""
     argv = shlex.split(line.replace("~/", str(Path.home()) + "/"))
+    env = {**os.environ, "COURSE_DIR": HUB_COURSE_DIR}
     proc = subprocess.run(["make", "-n", "-C", str(ROOT), *argv[1:]], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env=env)
     assert proc.returncode == 0, f"`{line}` does not expand:\n{proc.stderr}"
     script = proc.stdout.replace("\\\n", " ")
     commands = []
@@ -46,6 +49,15 @@ def expand(line: str) -> list[list[str]]:
         if match:
             commands.append(shlex.split(match.group(1)))
     return commands
+
+
+def test_the_guide_says_where_to_run_the_commands_and_which_course_directory():
+    text = GUIDE.read_text()
+    assert "Run every `make` command from the repository's root" in text
+    assert f"export COURSE_DIR={HUB_COURSE_DIR}" in text
+    hub_mk = (ROOT / "deploy" / "hub.mk").read_text()
+    assert "HEPDL_HUB_STATE ?= /srv/hepdl-hub" in hub_mk and '"$(HEPDL_HUB_STATE)/grading"' in hub_mk, \
+        "the guide's hub course directory is not the one `make hub` makes"
 
 
 def test_the_guide_uses_every_grading_target():
@@ -61,13 +73,14 @@ def test_each_guide_command_reaches_the_cli(line):
         return  # install, data: covered by the README's commands
     assert len(commands) == 1, f"`{line}` should run one hepdl_course command, got {commands}"
     args = build_parser().parse_args(commands[0])
-    assert args.course_dir == str(Path.home() / "hepdl-grading")
+    assert args.course_dir == HUB_COURSE_DIR, "the exported COURSE_DIR is not passed on"
     if "ASSIGNMENT=" in line:
         names = shlex.split(line.split("ASSIGNMENT=", 1)[1])[0].split()
         given = getattr(args, "names", None) or [getattr(args, "assignment", None)]
         assert given == names, f"`{line}` passes {given}, not {names}"
     for variable, attribute, value in [("DUEDATE=", "duedate", None), ("FROM=", "from_dir", None),
-                                       ("FORCE=1", "force", True)]:
+                                       ("FORCE=1", "force", True), ("SUBMITTED_AT=", "submitted_at", None),
+                                       ("GRACE_MINUTES=", "grace_minutes", None)]:
         if variable in line:
             got = getattr(args, attribute)
             assert got if value is None else got == value, f"`{line}`: {variable} is not passed on"

@@ -26,8 +26,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hepdl_course.grading_kernel import PROTECT_ENV, SCRATCH_ENV, kernelspec_dir
+from hepdl_course.grading_notes import late_note
 from hepdl_course.settings import (
-    CourseSettings, InstructorError, course_path, load_settings, sqlite_path)
+    CourseSettings,
+    InstructorError,
+    course_path,
+    load_settings,
+    sqlite_path,
+)
 from hepdl_course.submissions import submissions
 
 __all__ = ["REPORTS", "StudentResult", "autograde"]
@@ -50,12 +56,13 @@ class StudentResult:
     penalty: float = 0.0
     skipped: bool = False             # already graded and not re-submitted since
     raw_score: float | None = None    # before the late penalty
+    grace_seconds: float = 0.0        # the course's grace period (no penalty within it)
 
     def line(self) -> str:
         """One line for the terminal: student, status, score and what happened."""
         score = f"{self.score:g}/{self.max_score:g}" if self.score is not None else "-"
-        extra = "; ".join(([f"late by {self.late_seconds:.0f} s: penalty {self.penalty:g} "
-                            f"(raw score {self.raw_score:g})"]
+        extra = "; ".join(([late_note(self.late_seconds, self.penalty, self.raw_score,
+                                      grace_seconds=self.grace_seconds)]
                            if self.late_seconds > 0 else [])
                           + (["unchanged since the last run"] if self.skipped else [])
                           + self.notes + ([self.reason.splitlines()[-1]] if self.reason else []))
@@ -152,7 +159,7 @@ def _protected(course_dir: Path, settings: CourseSettings) -> list[str]:
     return paths
 
 
-def _student_result(answer: dict) -> StudentResult:
+def _student_result(answer: dict, grace_seconds: float = 0.0) -> StudentResult:
     notes = list(answer.get("notes", [])) + list(answer.get("events", []))
     if not answer.get("success"):
         status = "failed"
@@ -165,7 +172,7 @@ def _student_result(answer: dict) -> StudentResult:
     return StudentResult(
         answer["student"], status, None if raw is None else raw - penalty, answer.get("max_score"),
         notes, answer.get("reason", ""), answer.get("late_seconds", 0.0), penalty,
-        bool(answer.get("skipped")), raw)
+        bool(answer.get("skipped")), raw, grace_seconds)
 
 
 def autograde(course_dir: str | os.PathLike, assignment: str, *, students: list[str] | None = None,
@@ -224,7 +231,7 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students: list[
                     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)
                     result = StudentResult(student, "failed", reason=why)
                 else:
-                    result = _student_result(answer)
+                    result = _student_result(answer, 60.0 * settings.grace_minutes)
                 results.append(result)
                 if echo:
                     echo(result.line())

@@ -127,7 +127,8 @@ def cmd_init(args) -> int:
         course_dir = instructor.init_course(
             args.course_dir, args.names, repo=args.repo, course_id=args.course_id,
             db_url=args.db_url, exchange=args.exchange, timeout=args.timeout,
-            late_penalty=args.late_penalty, student_timeout=args.student_timeout,
+            late_penalty=args.late_penalty, grace_minutes=args.grace_minutes,
+            student_timeout=args.student_timeout,
             max_output_chars=args.max_output_chars)
         settings = instructor.load_settings(course_dir)
         print(f"course directory {course_dir}")
@@ -135,7 +136,7 @@ def cmd_init(args) -> int:
         print(f"  exchange   {settings.exchange_dir(course_dir)}")
         print(f"  sources    {', '.join(sorted(p.name for p in (course_dir / 'source').iterdir()))}")
         print(f"  per-cell timeout {settings.timeout} s, per-student {settings.student_timeout} s, "
-              f"late penalty {settings.late_penalty!r}")
+              f"late penalty {settings.late_penalty!r}, grace period {settings.grace_minutes:g} min")
         return 0
     return _instructor(run)
 
@@ -144,8 +145,12 @@ def cmd_release_course(args) -> int:
     from hepdl_course import instructor
 
     def run():
+        def warn(message):
+            print(f"hepdl-course: warning: {message}", file=sys.stderr)
+
         for folder in instructor.release_course(args.course_dir, args.names, duedate=args.duedate,
-                                                force=args.force, exchange=not args.no_exchange):
+                                                force=args.force, exchange=not args.no_exchange,
+                                                warn=warn):
             where = "" if args.no_exchange else " and released to the exchange"
             print(f"generated {folder}{where}")
         return 0
@@ -156,12 +161,19 @@ def cmd_collect(args) -> int:
     from hepdl_course import instructor
 
     def run():
+        from hepdl_course.grading_notes import duration
+        from hepdl_course.submissions import REFUSED
+
         records = instructor.collect(args.course_dir, args.assignment, from_dir=args.from_dir,
-                                     before_duedate=args.before_duedate)
+                                     before_duedate=args.before_duedate, submitted_at=args.submitted_at)
         for r in records:
-            print(f"{r.student:24s} {r.status:12s} {r.timestamp or '':28s} {'LATE' if r.late else ''}")
-        print(f"{len(records)} submission(s) of {args.assignment}")
-        return 0
+            late = (f"LATE by {duration(r.late_seconds)}" if r.late else
+                    f"late by {duration(r.late_seconds)}, within the grace period" if r.late_seconds else "")
+            print(f"{r.student:24s} {r.status:12s} {r.timestamp or '':28s} {late}".rstrip())
+        refused = [r for r in records if r.status.startswith(REFUSED)]
+        print(f"{len(records) - len(refused)} submission(s) of {args.assignment}"
+              + (f"; {len(refused)} refused (left where they are: see above)" if refused else ""))
+        return 1 if refused else 0
     return _instructor(run)
 
 
@@ -211,6 +223,7 @@ def cmd_grades(args) -> int:
 
 def cmd_formgrader(args) -> int:
     import os
+    import secrets
 
     from hepdl_course import instructor
     from hepdl_course.nbgrader_course import nbgrader_env
@@ -218,11 +231,15 @@ def cmd_formgrader(args) -> int:
 
     def run():
         cmd = instructor.formgrader_command(args.course_dir, port=args.port,
-                                            open_browser=not args.no_browser, token=args.token)
-        print(f"Starting the formgrader on http://127.0.0.1:{args.port}/formgrader "
-              "(the URL with its token follows)", flush=True)
+                                            open_browser=not args.no_browser, token=None)
+        cmd += ["--log-level=WARN", "--LabApp.log_level=WARN"]   # start-up lines would bury the URL
+        token = args.token or secrets.token_urlsafe(24)
+        print(f"The formgrader of {course_path(args.course_dir)}:\n\n"
+              f"    http://127.0.0.1:{args.port}/formgrader?token={token}\n\n"
+              "Open it in a browser on this machine. Ctrl-C twice here stops it.", flush=True)
         os.chdir(course_path(args.course_dir))
-        os.execve(cmd[0], cmd, nbgrader_env())
+        # the token goes in the environment: a command line is readable by every local user
+        os.execve(cmd[0], cmd, nbgrader_env({"JUPYTER_TOKEN": token}))
         return 0  # not reached
     return _instructor(run)
 
@@ -255,6 +272,8 @@ def _add_instructor_parsers(sub) -> None:
                    help="seconds per student, all cells (default: 3600)")
     p.add_argument("--late-penalty", choices=["none", "zero"], default=None,
                    help="nbgrader's late submission penalty (default: none)")
+    p.add_argument("--grace-minutes", type=float, default=None,
+                   help="no late penalty for a submission late by at most this (default: 0)")
     p.add_argument("--max-output-chars", type=int, default=None,
                    help="longest output kept in graded notebooks (default: 100000)")
     p.add_argument("--repo", default=None, help="the course repository (default: this checkout)")
@@ -273,6 +292,10 @@ def _add_instructor_parsers(sub) -> None:
                    help="import FOLDER/STUDENT/ASSIGNMENT/*.ipynb instead of the exchange")
     p.add_argument("--before-duedate", action="store_true",
                    help="each student's last submission before the due date (exchange only)")
+    p.add_argument("--submitted-at", default=None,
+                   help='with --from: the time of the submissions that have no timestamp.txt, '
+                        'e.g. "2026-07-01 17:59:00 UTC" (without it they are refused when the '
+                        'assignment has a due date)')
     p.set_defaults(func=cmd_collect)
     p = sub.add_parser("autograde", help="grade every collected submission, one student at a time")
     p.add_argument("course_dir")

@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hepdl_course.preflight import grade_id, preflight
+from hepdl_course.grading_notes import execution_notes
+from hepdl_course.preflight import preflight
 from hepdl_course.settings import load_settings
 
 __all__ = ["main"]
@@ -38,8 +39,6 @@ _PR_SET_CHILD_SUBREAPER = 36
 def _gradebook_result(app, assignment: str, student: str) -> dict[str, Any]:
     """What the gradebook and the graded notebook say about one student's submission."""
     from nbgrader.api import Gradebook, MissingEntry
-
-    from hepdl_course.preprocessors import KERNEL_DIED, KERNEL_HUNG
 
     info: dict[str, Any] = {}
     with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gb:
@@ -58,17 +57,7 @@ def _gradebook_result(app, assignment: str, student: str) -> dict[str, Any]:
             cells = json.loads(path.read_text())["cells"]
         except (OSError, ValueError, KeyError):
             continue
-        for index, cell in enumerate(cells):
-            for output in cell.get("outputs", []):
-                name = output.get("ename") if output.get("output_type") == "error" else None
-                label = grade_id(cell) or f"cell {index}"
-                if name == KERNEL_DIED:
-                    events.append(f"{path.name}: the kernel died in {label}; restarted")
-                elif name == KERNEL_HUNG:
-                    events.append(f"{path.name}: {label} timed out and could not be interrupted; "
-                                  "kernel restarted")
-                elif name == "CellTimeoutError":
-                    events.append(f"{path.name}: {label} timed out and was interrupted")
+        events += execution_notes(cells, path.name)
     info["events"] = sorted(set(events), key=events.index)
     return info
 
@@ -154,12 +143,13 @@ def main() -> None:
     from nbgrader.apps.autogradeapp import AutogradeApp
     from traitlets.config import Config
 
-    from hepdl_course.preprocessors import grading_preprocessors
+    from hepdl_course.preprocessors import grading_preprocessors, sanitize_preprocessors
 
     settings = load_settings(course_dir)
     _become_subreaper()
     config = Config()
     config.Autograde.autograde_preprocessors = grading_preprocessors()
+    config.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     config.LimitOutputSize.max_chars = int(settings.max_output_chars)
     app = AutogradeApp(config=config)
     app.initialize([])

@@ -7,14 +7,16 @@ find them.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from hepdl_course import nbgrader_batch
+from hepdl_course.grading_notes import duration
 from hepdl_course.settings import InstructorError, course_path, load_settings
-from hepdl_course.submissions import submissions
+from hepdl_course.submissions import parse_time, submissions
 
 __all__ = ["Feedback", "feedback", "release_course"]
 
@@ -31,12 +33,14 @@ class Feedback:
 
 
 def release_course(course_dir: str | os.PathLike, names: list[str], *, duedate: str | None = None,
-                   force: bool = False, exchange: bool = True) -> list[Path]:
+                   force: bool = False, exchange: bool = True, warn=None) -> list[Path]:
     """Refresh ``source/NAME`` from the repository, generate the student version and release it.
 
     ``duedate`` (e.g. ``"2026-07-03 18:00:00 UTC"``) is stored in the gradebook: collect and
     autograde compare submission timestamps with it. ``force`` re-releases to the exchange an
-    assignment released before (students who fetched it keep their copy).
+    assignment released before (students who fetched it keep their copy). ``warn`` is called
+    with a message when the due date is in the past (every submission would be late), or cannot
+    be read (then nothing is released).
     """
     from hepdl_course import course
     from hepdl_course.nbgrader_course import IGNORED
@@ -45,6 +49,16 @@ def release_course(course_dir: str | os.PathLike, names: list[str], *, duedate: 
     settings = load_settings(course_dir)
     if not names:
         raise InstructorError("name the assignment(s) to release")
+    if duedate:
+        try:
+            due = parse_time(duedate)
+        except ValueError as err:
+            raise InstructorError(f"the due date {err}; write e.g. \"2026-07-03 18:00:00 UTC\"") from None
+        now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+        if due < now and warn is not None:
+            warn(f"the due date {duedate} is in the past (by {duration((now - due).total_seconds())}): "
+                 "every submission will be late; release again with FORCE and a later due date "
+                 "if that is not what you meant")
     outbound = settings.exchange_dir(course_dir) / settings.course_id / "outbound"
     again = [n for n in names if exchange and not force and (outbound / n).is_dir()]
     if again:

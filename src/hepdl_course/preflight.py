@@ -16,13 +16,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hepdl_course.grading_notes import NOTE_KEY, notes_of, set_notes
 from hepdl_course.settings import InstructorError, course_path
 from hepdl_course.submissions import keep_original
 
-__all__ = ["grade_id", "preflight"]
+__all__ = ["grade_id", "is_source_version", "preflight", "released_source"]
 
-NOTE_KEY = "hepdl_grader"          # notebook/cell metadata key of the grader's notes
 MAX_NOTEBOOK_BYTES = 200_000_000   # a larger submission is kept, not graded
+BEGIN_SOLUTION, BEGIN_HIDDEN, END_HIDDEN = "### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 def grade_id(cell: dict) -> str | None:
@@ -79,27 +80,29 @@ def _repair(nb) -> None:
         normalize(nb, repair_duplicate_cell_ids=True)
 
 
-def _notice_cell(notes: list[str]):
-    from nbformat.v4 import new_markdown_cell
+def released_source(source: str) -> str:
+    r"""``source`` as nbgrader releases it: each hidden test region (its delimiters included)
+    left out, as nbgrader's ``ClearHiddenTests`` does.
 
-    text = ("**Notes from the grader** (about how this submission was graded):\n\n"
-            + "\n".join(f"- {note}" for note in notes))
-    cell = new_markdown_cell(text, metadata={NOTE_KEY: {"notes": notes}})
-    return cell
+    >>> released_source("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS")
+    'assert f(1) == 1'
+    """
+    lines, hiding = [], False
+    for line in source.split("\n"):
+        if BEGIN_HIDDEN in line:
+            hiding = True
+        elif END_HIDDEN in line:
+            hiding = False
+        elif not hiding:
+            lines.append(line)
+    return "\n".join(lines)
 
 
-def _existing_notes(nb) -> list[str]:
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get(NOTE_KEY)
-        if isinstance(meta, dict):
-            return list(meta.get("notes", []))
-    return []
-
-
-def _set_notes(nb, notes: list[str]) -> None:
-    nb.cells = [c for c in nb.cells if NOTE_KEY not in c.get("metadata", {})]
-    if notes:
-        nb.cells.insert(0, _notice_cell(notes))
+def is_source_version(nb) -> bool:
+    """Whether ``nb`` is the instructor's source notebook (solution or hidden-test regions in
+    it), not the student version nbgrader released."""
+    return any(marker in cell.get("source", "") for cell in nb.cells
+               for marker in (BEGIN_SOLUTION, BEGIN_HIDDEN))
 
 
 _GRADING_KEYS = ("grade", "solution", "locked", "points", "task", "schema_version")
@@ -144,7 +147,8 @@ def _restore_cells(nb, released, notes: list[str]) -> bool:
                     notes.append(f"the nbgrader settings of cell {gid} had been changed; they were reset")
                 meta["nbgrader"] = copy.deepcopy(ref)
                 changed = True
-            if meta["nbgrader"].get("locked") and cell.get("source") != reference[gid].get("source"):
+            if (meta["nbgrader"].get("locked")
+                    and released_source(cell.get("source", "")) != reference[gid].get("source")):
                 notes.append(f"the read-only cell {gid} had been edited; the original was run")
     present = {grade_id(c) for c in nb.cells} - {None}
     anchor = None       # the cell after which the next missing cell goes
@@ -242,12 +246,16 @@ def preflight(course_dir: str | os.PathLike, assignment: str, student: str) -> l
             notes[name].append(f"not part of the assignment, not graded: {', '.join(extras)}")
     for name, released in expected.items():
         nb = parsed[name]
+        if NOTE_KEY not in nb.metadata and is_source_version(nb):
+            notes[name].append("this is the instructor's source version of the notebook (it holds the "
+                               "solutions and the hidden tests), not the student version that was "
+                               "released; it was graded as submitted")
         if NOTE_KEY not in nb.metadata and _restore_cells(nb, released, notes[name]):
             write[name] = nb
-        old = _existing_notes(nb)
+        old = notes_of(nb)
         merged = old + [n for n in notes[name] if n not in old]
         if merged != old:
-            _set_notes(nb, merged)
+            set_notes(nb, merged)
             write[name] = nb
         notes[name] = merged
     if write:

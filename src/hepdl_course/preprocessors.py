@@ -31,20 +31,32 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
     Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
     NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 from traitlets import Integer, Unicode
 
-__all__ = ["KERNEL_DIED", "KERNEL_HUNG", "HideHiddenTests", "LimitOutputSize", "ResilientExecute",
-           "feedback_preprocessors", "grading_preprocessors"]
+from hepdl_course.grading_notes import (
+    KERNEL_DIED,
+    KERNEL_HUNG,
+    execution_notes,
+    notes_of,
+    set_notes,
+)
+from hepdl_course.preflight import released_source
 
-KERNEL_DIED = "KernelDied"              # ename of the error output put in a cell that killed the kernel
-KERNEL_HUNG = "KernelUnresponsive"      # ... in a cell that could not be interrupted
+__all__ = ["KERNEL_DIED", "KERNEL_HUNG", "HideHiddenTests", "LimitOutputSize", "NoteExecution",
+           "ResilientExecute", "RestoreCells", "feedback_preprocessors", "grading_preprocessors",
+           "sanitize_preprocessors"]
+
 
 
 def _error(ename: str, message: str):
@@ -149,6 +161,39 @@ class LimitOutputSize(NbGraderPreprocessor):
                         del data[mime]
                         data.setdefault("text/plain", f"[{mime} output of {size:,} characters removed]")
         return cell, resources
+
+
+class RestoreCells(OverwriteCells):
+    """nbgrader's OverwriteCells, without a warning for a test cell that is as released.
+
+    nbgrader puts the source of every read-only cell back from the gradebook, which holds the
+    hidden tests; a test cell with hidden tests therefore always differs from the gradebook, and
+    nbgrader logs ``Attribute 'checksum' for cell ... has changed!`` for every submission, the
+    untouched ones included. This logs that case at INFO (``hidden tests put back``) and keeps
+    the warning for a cell the student really changed.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        self._as_released = False
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid is not None:
+            try:
+                source = self.gradebook.find_source_cell(gid, self.notebook_id, self.assignment_id).source
+            except Exception:  # noqa: BLE001 (nbgrader's own check reports a missing cell)
+                source = None
+            self._as_released = source is not None and cell.source == released_source(source)
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def report_change(self, name, attr, old, new):
+        if attr == "checksum" and self._as_released:
+            self.log.info("Cell %s is as released: its hidden tests were put back", name)
+        else:
+            super().report_change(name, attr, old, new)
+
+
+def sanitize_preprocessors() -> list[type]:
+    """nbgrader's autograde sanitize list with :class:`RestoreCells` for ``OverwriteCells``."""
+    return [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
 
 
 def grading_preprocessors() -> list[type]:
@@ -272,6 +317,20 @@ class HideHiddenTests(ClearHiddenTests):
         return f"{name} failed: {what}"
 
 
+class NoteExecution(NbGraderPreprocessor):
+    """For the feedback: what happened while the notebook ran (a syntax error, an import that
+    failed, a timeout, a kernel that died; :func:`hepdl_course.grading_notes.execution_notes`)
+    added to the grader's notes at the top of the page, as the autograde line says it."""
+
+    def preprocess(self, nb, resources):
+        events = execution_notes(nb.cells)
+        if events:
+            old = notes_of(nb)
+            set_notes(nb, old + [e for e in events if e not in old])
+        return nb, resources
+
+
 def feedback_preprocessors() -> list[type]:
-    """nbgrader's generate_feedback preprocessors with :class:`HideHiddenTests` in them."""
-    return [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    """nbgrader's generate_feedback preprocessors with :class:`NoteExecution` and
+    :class:`HideHiddenTests` in them."""
+    return [GetGrades, NoteExecution, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -23,6 +23,8 @@ CONFIG_EXTRA = """
 # --- hepdl-course instructor settings (written by `hepdl-course init`; re-run it to change) ---
 c.Exchange.root = {exchange!r}
 c.LateSubmissionPlugin.penalty_method = {late_penalty!r}
+c.AssignLatePenalties.plugin_class = "hepdl_course.late.GracePeriodPlugin"
+c.GracePeriodPlugin.grace_seconds = {grace_seconds!r}
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
@@ -51,6 +53,7 @@ class CourseSettings:
     exchange: str = ""               # empty: COURSE_DIR/exchange
     timeout: int = 600               # seconds per cell
     late_penalty: str = "none"       # nbgrader's LateSubmissionPlugin: "none" or "zero"
+    grace_minutes: float = 0.0       # no penalty for a submission late by at most this
     student_timeout: int = 3600      # wall-clock seconds per student (all cells, restarts)
     max_output_chars: int = 100_000  # per output, in the graded notebook and the feedback
 
@@ -101,12 +104,14 @@ def init_course(
     exchange: str | os.PathLike | None = None,
     timeout: int | None = None,
     late_penalty: str | None = None,
+    grace_minutes: float | None = None,
     student_timeout: int | None = None,
     max_output_chars: int | None = None,
 ) -> Path:
     """Create or update a course directory; settings not given keep their previous values.
 
-    ``timeout`` and ``student_timeout`` are in seconds (per cell, per student).
+    ``timeout`` and ``student_timeout`` are in seconds (per cell, per student); ``grace_minutes``
+    is how late a submission may be without a penalty (:mod:`hepdl_course.late`).
     """
     from hepdl_course import course
     from hepdl_course.nbgrader_course import make_course
@@ -120,7 +125,8 @@ def init_course(
     settings = previous or CourseSettings(repo=str(repo_root))
     settings.repo = str(repo_root)
     for key, value in dict(course_id=course_id, db_url=db_url, timeout=timeout,
-                           late_penalty=late_penalty, student_timeout=student_timeout,
+                           late_penalty=late_penalty, grace_minutes=grace_minutes,
+                           student_timeout=student_timeout,
                            max_output_chars=max_output_chars).items():
         if value is not None:
             setattr(settings, key, value)
@@ -128,6 +134,8 @@ def init_course(
         settings.exchange = str(Path(exchange).expanduser().resolve()) if str(exchange) else ""
     if settings.late_penalty not in ("none", "zero"):
         raise InstructorError(f"late penalty must be 'none' or 'zero', got {settings.late_penalty!r}")
+    if not settings.grace_minutes >= 0:
+        raise InstructorError(f"the grace period must be 0 or more minutes, got {settings.grace_minutes!r}")
     selected = ([course.find(name, repo_root) for name in names] if names
                 else course.assignments(repo_root))
     make_course(course_dir, selected, course_id=settings.course_id,
@@ -135,7 +143,8 @@ def init_course(
     config = course_dir / "nbgrader_config.py"
     exchange_dir = settings.exchange_dir(course_dir)
     config.write_text(config.read_text() + CONFIG_EXTRA.format(
-        exchange=str(exchange_dir), late_penalty=settings.late_penalty))
+        exchange=str(exchange_dir), late_penalty=settings.late_penalty,
+        grace_seconds=60.0 * settings.grace_minutes))
     exchange_dir.mkdir(parents=True, exist_ok=True)
     (course_dir / SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=2) + "\n")
     if "@" in settings.db_url:   # a server URL may carry a password

@@ -23,13 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hepdl_course import nbgrader_batch
-from hepdl_course.settings import InstructorError, course_path, load_settings, sqlite_path
+from hepdl_course.settings import (
+    InstructorError,
+    course_path,
+    load_settings,
+    sqlite_path,
+)
 
 __all__ = ["Collected", "collect", "forged_submissions", "import_submissions", "keep_original",
-           "submissions"]
+           "parse_time", "submissions"]
 
 ORIGINALS = "originals"
 REJECTED = "rejected"
+REJECTED_STATUS = "rejected"   # the status of a forged submission set aside (who made it follows)
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"   # what `nbgrader submit` writes (in UTC)
 
 
@@ -40,7 +46,26 @@ class Collected:
     student: str
     status: str            # "new", "updated", "unchanged", "kept newer"...
     timestamp: str | None  # TIMESTAMP_FORMAT
-    late: bool = False     # after the due date in the gradebook
+    late: bool = False     # after the due date in the gradebook and the grace period
+    late_seconds: float = 0.0   # after the due date (0 if on time), grace period included
+
+
+def parse_time(text: str) -> _dt.datetime:
+    """A date and time as people and ``nbgrader submit`` write them, as naive UTC (a time
+    without a zone is taken as UTC); ``ValueError`` if it is not one.
+
+    >>> parse_time("2026-07-01 20:00:00 CEST")
+    datetime.datetime(2026, 7, 1, 18, 0)
+    """
+    from dateutil import parser, tz
+
+    try:
+        value = parser.parse(text.strip(), tzinfos={"CET": 3600, "CEST": 7200})
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"{text.strip()!r} is not a date and time ({err})") from err
+    if value.tzinfo is not None:
+        value = value.astimezone(tz.UTC).replace(tzinfo=None)
+    return value
 
 
 def read_timestamp(folder: Path) -> _dt.datetime | None:
@@ -49,14 +74,9 @@ def read_timestamp(folder: Path) -> _dt.datetime | None:
     if not path.is_file():
         return None
     try:
-        from dateutil import parser, tz
-
-        value = parser.parse(path.read_text().strip())
-    except (ValueError, OverflowError):
+        return parse_time(path.read_text())
+    except (ValueError, OSError):
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(tz.UTC).replace(tzinfo=None)
-    return value
 
 
 def format_timestamp(value: _dt.datetime) -> str:
@@ -95,16 +115,24 @@ def keep_original(course_dir: Path, student: str, assignment: str, folder: Path)
     return target
 
 
-def import_submissions(course_dir: str | os.PathLike, assignment: str,
-                       folder: str | os.PathLike) -> list[Collected]:
+REFUSED = "refused"          # the status of an import left in the folder (its reason follows)
+
+
+def import_submissions(course_dir: str | os.PathLike, assignment: str, folder: str | os.PathLike,
+                       *, submitted_at: _dt.datetime | None = None) -> list[Collected]:
     """Import ``FOLDER/STUDENT/ASSIGNMENT/...`` (or ``FOLDER/STUDENT/*.ipynb``) into ``submitted/``.
 
-    The submission's time is its ``timestamp.txt`` if it has one, else the newest modification
-    time of its files. A later submission replaces an earlier one (the earlier is kept in
-    ``originals/``); an earlier or equal one is left out and reported.
+    The submission's time is its ``timestamp.txt``. A submission without one (or with one that
+    is not a time) takes ``submitted_at`` (naive UTC) when given; otherwise, when the assignment
+    has a due date, it is refused (status ``refused: ...``, left in the folder, nothing
+    imported for that student), never timed by its files, which copying changes; without a due
+    date it takes the time of the import. A later submission replaces an earlier one (the
+    earlier is kept in ``originals/``); an earlier or equal one is left out and reported.
     """
     course_dir = course_path(course_dir)
     load_settings(course_dir)
+    due = _duedate(course_dir, assignment)
+    now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise InstructorError(f"no folder {folder}")
@@ -122,9 +150,17 @@ def import_submissions(course_dir: str | os.PathLike, assignment: str,
                 continue
         stamp = read_timestamp(source)
         if stamp is None:
-            mtimes = [p.stat().st_mtime for p in source.rglob("*") if p.is_file()]
-            stamp = _dt.datetime.fromtimestamp(max(mtimes) if mtimes else source.stat().st_mtime,
-                                               _dt.timezone.utc).replace(tzinfo=None)
+            what = ("its timestamp.txt is not a date and time" if (source / "timestamp.txt").exists()
+                    else "it has no timestamp.txt")
+            if submitted_at is not None:
+                stamp = submitted_at
+            elif due is not None:
+                found.append(Collected(student, f"{REFUSED}: {what} and {assignment} has a due date; "
+                                       f"write its time in {source / 'timestamp.txt'} (e.g. "
+                                       "2026-07-01 17:59:00 UTC) or give --submitted-at", None))
+                continue
+            else:
+                stamp = now
         dest = course_dir / "submitted" / student / assignment
         status = "new"
         if dest.exists():
@@ -138,6 +174,7 @@ def import_submissions(course_dir: str | os.PathLike, assignment: str,
             status = "updated"
         shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         (dest / "timestamp.txt").write_text(format_timestamp(stamp))
+        keep_original(course_dir, student, assignment, dest)
         found.append(Collected(student, status, format_timestamp(stamp)))
     return found
 
@@ -188,20 +225,30 @@ def forged_submissions(inbound: Path, assignment: str) -> list[tuple[Path, str, 
 
 
 def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | os.PathLike | None = None,
-            before_duedate: bool = False) -> list[Collected]:
+            before_duedate: bool = False, submitted_at: str | None = None) -> list[Collected]:
     """Collect submissions: from the exchange (``nbgrader collect``) or from a folder.
 
     From the exchange, the latest submission of each student wins (``--update``); with
     ``before_duedate`` the latest one before the due date (nbgrader's ``--before-duedate``).
     Every submission stays in the exchange's inbound folder, but for one that claims another
     student's name (:func:`forged_submissions`): it moves to ``COURSE_DIR/rejected/`` and is
-    reported with the status ``rejected: made by ACCOUNT``.
+    reported with the status ``rejected: made by ACCOUNT``. ``submitted_at`` (a date and time,
+    e.g. ``"2026-07-01 17:59 UTC"``) times the imported submissions that have no
+    ``timestamp.txt`` (:func:`import_submissions`). Every collected submission is kept in
+    ``originals/`` as it arrived.
     """
     course_dir = course_path(course_dir)
     settings = load_settings(course_dir)
     before = {s: read_timestamp(p) for s, p in submissions(course_dir, assignment).items()}
+    if submitted_at is not None and from_dir is None:
+        raise InstructorError("--submitted-at times the files imported with --from; the exchange "
+                              "records its own times")
     if from_dir is not None:
-        records = import_submissions(course_dir, assignment, from_dir)
+        try:
+            when = parse_time(submitted_at) if submitted_at is not None else None
+        except ValueError as err:
+            raise InstructorError(f"--submitted-at: {err}; write e.g. \"2026-07-01 17:59:00 UTC\"") from None
+        records = import_submissions(course_dir, assignment, from_dir, submitted_at=when)
     else:
         for student, path in submissions(course_dir, assignment).items():
             keep_original(course_dir, student, assignment, path)   # collect --update replaces it
@@ -210,7 +257,7 @@ def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | o
         for folder, claimed, owner in forged_submissions(inbound, assignment):
             (course_dir / REJECTED).mkdir(mode=0o700, exist_ok=True)
             shutil.move(str(folder), str(course_dir / REJECTED / folder.name))
-            records.append(Collected(claimed, f"rejected: made by {owner}", None))
+            records.append(Collected(claimed, f"{REJECTED_STATUS}: made by {owner}", None))
         args = ["collect", assignment] + (["--before-duedate"] if before_duedate else ["--update"])
         proc = nbgrader_batch.run(course_dir, args)
         if proc.returncode:
@@ -220,10 +267,14 @@ def collect(course_dir: str | os.PathLike, assignment: str, *, from_dir: str | o
             status = ("new" if student not in before else
                       "unchanged" if before[student] == stamp else "updated")
             records.append(Collected(student, status, stamp and format_timestamp(stamp)))
+            keep_original(course_dir, student, assignment, path)
     due = _duedate(course_dir, assignment)
+    grace = _dt.timedelta(minutes=settings.grace_minutes)
     for record in records:
-        if record.status.startswith("rejected"):
+        if record.status.startswith((REJECTED_STATUS, REFUSED)):
             continue
         stamp = read_timestamp(course_dir / "submitted" / record.student / assignment)
-        record.late = bool(due and stamp and stamp > due)
+        if due and stamp and stamp > due:
+            record.late_seconds = (stamp - due).total_seconds()
+            record.late = stamp > due + grace
     return records
