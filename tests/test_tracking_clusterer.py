@@ -142,6 +142,32 @@ def test_training_on_ci_data_beats_trivial_clusterings(root):
         clusterer.Clusterer().fit(one[one[:, 1] > 0], np.zeros(int(np.sum(one[:, 1] > 0))))
 
 
+def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss(root):
+    """10 events, many epochs: the network overfits, training stops ``patience`` epochs after
+    the validation minimum, and the model kept is the one of that minimum."""
+    import keras
+
+    from hepdl import datasets
+
+    datasets.build("tracking_ramp", "ci", root / "datasets")
+    hits = datasets.load("tracking_ramp", "ci", root / "datasets")["hits"]
+    train = np.isin(hits["event_id"], np.unique(hits["event_id"])[:10])
+    X, y = clusterer.as_array(hits)[train], hits["cluster_id"][train]
+    keras.utils.set_random_seed(5)
+    model = clusterer.Clusterer(num_phi_bins=50, hidden_dim=20, batch_size=16, num_epoch=200,
+                                learning_rate=0.02, train_seconds=60, validation_split=0.2, patience=4)
+    model.fit(X, y)
+    val = model.history.history["val_loss"]
+    assert len(val) < 200, "the validation loss of 10 events never stopped improving"
+    assert model.best_epoch == int(np.argmin(val)) == len(val) - 1 - 4
+    inputs, _, targets = model.training_set(X, y)
+    held = slice(int(len(inputs) * 0.8), None)             # Keras validates on the last 20%
+    kept = float(model.model.evaluate(inputs[held], targets[held], verbose=0))
+    assert kept == pytest.approx(min(val), rel=1e-3), "the model kept is not the best epoch's"
+    with pytest.raises(ValueError, match="validation_split"):
+        clusterer.Clusterer(patience=3, validation_split=0.0)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_model_looks_beyond_the_layer_it_answers_for(bidirectional):
     import keras

@@ -270,6 +270,9 @@ class Clusterer:
         validation loss in ``history``; 0 trains on all of them
     bidirectional : read the layers both ways (see :func:`build_model`); the seed's model is
         the outward LSTM alone (False)
+    patience : early stopping: stop when the validation loss has not improved for this many
+        epochs and keep the weights of its lowest value (``keras.callbacks.EarlyStopping``);
+        None trains all ``num_epoch`` epochs. Needs a validation split.
     verbose : Keras' ``fit`` verbosity
 
     Attributes (after ``fit``)
@@ -278,14 +281,21 @@ class Clusterer:
     history : Keras' History (``history.history["loss"]``, ``["val_loss"]``)
     budget : the TimeBudget (``budget.stopped`` is True if it cut the training)
     n_seeds : number of training seeds
+    best_epoch : with ``patience``, the epoch (from 0) whose weights the model kept; else the last
     """
 
     def __init__(self, num_phi_bins=100, hidden_dim=50, batch_size=128, num_epoch=5,
                  learning_rate=0.005, min_score=0.0, train_seconds=600, *,
-                 validation_split=0.1, bidirectional=False, verbose=0):
+                 validation_split=0.1, bidirectional=False, patience=None, verbose=0):
         positive_int("num_phi_bins", num_phi_bins)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        if patience is not None:
+            positive_int("patience", patience)
+            if validation_split == 0:
+                raise ValueError("early stopping (patience) watches the validation loss: give a "
+                                 "validation_split above 0")
+        self.patience = patience
         self.num_phi_bins, self.hidden_dim = num_phi_bins, hidden_dim
         self.batch_size, self.num_epoch = batch_size, num_epoch
         self.learning_rate, self.min_score = learning_rate, min_score
@@ -333,9 +343,15 @@ class Clusterer:
                                  bidirectional=self.bidirectional)
         self.budget = TimeBudget(seconds=self.train_seconds)
         split = self.validation_split if seeds.size * self.validation_split >= 1 else 0.0
+        callbacks = [self.budget]
+        if self.patience is not None and split > 0:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.patience, restore_best_weights=True))
         self.history = self.model.fit(inputs, targets, batch_size=self.batch_size,
                                       epochs=self.num_epoch, validation_split=split,
-                                      callbacks=[self.budget], verbose=self.verbose)
+                                      callbacks=callbacks, verbose=self.verbose)
+        losses = self.history.history.get("val_loss") if len(callbacks) > 1 else None
+        self.best_epoch = int(np.argmin(losses)) if losses else len(self.history.history["loss"]) - 1
         self.n_seeds = seeds.size
         return self
 
