@@ -25,6 +25,7 @@ PUBLIC = {
     "hepdl.common.physics": ["curvature_radius_mm", "highland_theta0", "next_crossing"],
     "hepdl.common.azimuth": ["TWO_PI", "phi_bin", "wrap_phi"],
     "hepdl.common.checks": ["positive_int"],
+    "hepdl.common.stats": ["bootstrap_interval"],
     "hepdl.common.tables": ["concat", "count_events", "index_within", "positive_poisson", "take",
                             "without_empty_events"],
     "hepdl.tracking": ["DATASETS", "TRACKML_CSV_EVENTS", "baselines", "formats", "geometry",
