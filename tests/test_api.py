@@ -44,6 +44,28 @@ PUBLIC = {
                                "write_ramp_csv", "write_trackml_csv"],
     "hepdl.tracking.scores": ["ramp_event_scores", "ramp_score", "trackml_score"],
     "hepdl.tracking.baselines": ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"],
+    "hepdl.lartpc": ["DATASETS", "argon", "formats", "geometry", "read_images", "read_points",
+                     "readout", "reconstruct", "simulate", "voxelize"],
+    "hepdl.lartpc.geometry": ["ACTIVE_X_CM", "ACTIVE_Y_CM", "ACTIVE_Z_CM", "BIN_CM",
+                              "DRIFT_SPEED_CM_PER_US", "ELECTRON_LIFETIME_US", "FIELD_KV_PER_CM",
+                              "N_PLANES", "N_RAW_TICKS", "N_TIME_BINS", "N_WIRES", "PLANE_NAMES",
+                              "TICKS_PER_BIN", "TICK_US", "VOXEL_SHAPE", "WIRE_ANGLE_DEG",
+                              "WIRE_PITCH_CM", "in_volume", "project", "wire_crossing"],
+    "hepdl.lartpc.argon": ["BOX_ALPHA", "BOX_BETA", "CRITICAL_ENERGY_MEV", "DENSITY_G_PER_CM3",
+                           "INTERACTION_LENGTH_CM", "MEAN_EXCITATION_EV", "MIP_DEDX_MEV_PER_CM",
+                           "MOLIERE_RADIUS_CM", "PAIR_MEAN_FREE_PATH_CM", "RADIATION_LENGTH_CM",
+                           "W_ION_EV", "Z_OVER_A", "box_recombination", "csda_range_cm",
+                           "dedx_from_charge", "ionisation_electrons", "kinetic_from_range_mev",
+                           "mass_mev", "momentum_to_kinetic_mev", "stopping_power_mev_per_cm"],
+    "hepdl.lartpc.readout": ["FINE_TICKS", "ReadoutConfig", "add_noise", "response_kernels",
+                             "wire_signals"],
+    "hepdl.lartpc.simulate": ["CLASS_NAMES", "LArTPCConfig", "PDG_IDS", "SHOWER_CLASSES",
+                              "config_dict", "simulate_events"],
+    "hepdl.lartpc.formats": ["CLASS_OF_FILE", "DATASET_NAME", "FILE_NAMES", "LArTPCFormatError",
+                             "downsample_ticks", "event_points", "file_name", "read_images",
+                             "read_points", "voxelize", "write_public"],
+    "hepdl.lartpc.reconstruct": ["backproject", "backprojection_scores", "hit_maps",
+                                 "truth_hit_maps", "voxel_scores"],
     "hepdl.driftchamber": ["DATASETS", "dedx", "encodings", "events_csv", "features", "geometry",
                            "kinematics", "simulate"],
     "hepdl.driftchamber.kinematics": ["N_TRACKS", "PDG_ID", "boost", "invariant_mass", "mass_gev",
@@ -96,7 +118,7 @@ def test_importing_hepdl_does_not_import_keras():
 
     code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
             "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.tracking.following, "
-            "hepdl.driftchamber.tracks; "
+            "hepdl.driftchamber.tracks, hepdl.lartpc, hepdl.lartpc.reconstruct; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
