@@ -44,6 +44,26 @@ PUBLIC = {
                                "write_ramp_csv", "write_trackml_csv"],
     "hepdl.tracking.scores": ["ramp_event_scores", "ramp_score", "trackml_score"],
     "hepdl.tracking.baselines": ["each_hit_alone", "hit_arrays", "one_cluster", "road_following"],
+    "hepdl.calorimeter": ["DATASETS", "features", "formats", "geometry", "particle_paths",
+                          "read_particle_file", "simulate"],
+    "hepdl.calorimeter.geometry": ["ECAL_ABSORBER_MM", "ECAL_CELL_MM", "ECAL_FRONT_DISTANCE_MM",
+                                   "ECAL_LAMBDA_EFF_MM", "ECAL_LAMBDA_PER_LAYER",
+                                   "ECAL_LAYER_PITCH_MM", "ECAL_MIP_GEV", "ECAL_N_LAYERS",
+                                   "ECAL_RM_EFF_MM", "ECAL_SHAPE", "ECAL_X0_PER_LAYER",
+                                   "HCAL_CELL_MM", "HCAL_LAMBDA_EFF_MM", "HCAL_LAMBDA_PER_LAYER",
+                                   "HCAL_LAYER_PITCH_MM", "HCAL_MIP_GEV", "HCAL_N_LAYERS",
+                                   "HCAL_RM_EFF_MM", "HCAL_SCINTILLATOR_MM", "HCAL_SHAPE",
+                                   "HCAL_STEEL_MM", "HCAL_X0_PER_LAYER", "IRON",
+                                   "LARGE_ECAL_SHAPE", "LARGE_HCAL_SHAPE", "POLYSTYRENE",
+                                   "TUNGSTEN", "ecal_lambda", "ecal_x0"],
+    "hepdl.calorimeter.simulate": ["CalorimeterConfig", "PARTICLES", "config_dict", "mass_gev",
+                                   "pi0_decay", "simulate_events"],
+    "hepdl.calorimeter.features": ["FEATURE_NAMES", "HIT_THRESHOLD_GEV", "add_features",
+                                   "feature_matrix"],
+    "hepdl.calorimeter.formats": ["DATASET_NAME", "GROUPS", "IMAGE_SHAPES", "PARTICLE_FILES",
+                                  "particle_paths", "read_particle_file", "write_layout",
+                                  "write_particle_file"],
+    "hepdl.lartpc.plots": ["drift_view", "wire_image", "wire_plane_view"],
     "hepdl.lartpc": ["DATASETS", "argon", "formats", "geometry", "read_images", "read_points",
                      "readout", "reconstruct", "simulate", "voxelize"],
     "hepdl.lartpc.geometry": ["ACTIVE_X_CM", "ACTIVE_Y_CM", "ACTIVE_Z_CM", "BIN_CM",
@@ -118,7 +138,8 @@ def test_importing_hepdl_does_not_import_keras():
 
     code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
             "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.tracking.following, "
-            "hepdl.driftchamber.tracks, hepdl.lartpc, hepdl.lartpc.reconstruct; "
+            "hepdl.driftchamber.tracks, hepdl.lartpc, hepdl.lartpc.reconstruct, "
+            "hepdl.lartpc.plots, hepdl.calorimeter; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
