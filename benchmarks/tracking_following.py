@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     event = following.load_event(data, n_events - 1)
     train = [following.load_event(data, i) for i in range(min(4, n_events - 1))]
     X, Y = following.training_set(train)
-    model = following.build_model()
+    model = following.build_extrapolator()
     start = time.perf_counter()
     model.fit(X, Y, epochs=args.epochs, batch_size=256, verbose=0)
     print(f"data {args.size}: test event {event['event_id']} ({event['hit_id'].size:,} hits); "

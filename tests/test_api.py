@@ -109,7 +109,7 @@ PUBLIC = {
                                   "hough_clusterer", "hough_kappa", "nearest_other_hit",
                                   "relative_bins", "relative_images"],
     "hepdl.tracking.following": ["FEATURES", "HALF_LENGTH_MM", "LAYER_RADII_MM", "N_LAYERS",
-                                 "N_SEED_HITS", "build_model", "dbscan_seeds", "decode_targets",
+                                 "N_SEED_HITS", "build_extrapolator", "dbscan_seeds", "decode_targets",
                                  "encode_windows", "follow", "hit_features", "inference_seconds",
                                  "linear_predictor", "lstm_predictor", "load_event",
                                  "nearest_free_hits", "prepare_event", "score", "seed_quality",

@@ -57,10 +57,20 @@ def test_malformed_metadata_is_named_by_notebook_and_cell(mini, mutate, expected
     (lambda nb: nb.cells[1].metadata.update(tags=[]), "exactly one code cell must be tagged 'parameters'"),
     (lambda nb: nb.cells[4].update(execution_count=3), "cell 4: has outputs or an execution count"),
     (lambda nb: nb.metadata.kernelspec.update(name="python2"), "kernelspec name must be 'python3'"),
+    (lambda nb: nb.cells[2].metadata.update(tags=["design"]), "cell 2: the 'design' tag belongs on a design task's graded test cell"),
 ])
 def test_convention_checks(mini, mutate, expected):
     _break(mini, mutate)
     assert any(expected in p for p in _problems(mini)), _problems(mini)
+
+
+def test_grading_counts_points_design_tasks_and_warmups():
+    nb = demo_notebook()
+    assert checks.grading(nb) == checks.Grading(points=2, design_points=0, warmups=0)
+    nb.cells[3].metadata["tags"] = ["design"]
+    assert str(checks.grading(nb)) == "2 points (2 in design tasks), 0 warm-ups"
+    nb.cells[3].metadata.pop("nbgrader")  # the test cell becomes a self-check: the answer is a warm-up
+    assert str(checks.grading(nb)) == "0 points, 1 warm-up"
 
 
 def test_invalid_json_is_a_problem_not_a_crash(mini):

@@ -109,6 +109,30 @@ def test_perfect_outputs_cluster_the_hand_made_event():
         model.predict(X)
 
 
+def test_from_outputs_takes_an_assignment_rule():
+    ev = _event()
+    X = clusterer.as_array(ev)
+    model = clusterer.Clusterer(num_phi_bins=20)
+    bins = clusterer.phi_bin(ev["x"], ev["y"], 20)
+    inputs, seeds = model.images(X)
+    targets = clusterer.seed_targets(ev["event_id"], ev["layer"], bins, ev["cluster_id"], seeds, 20)
+    seen = []
+
+    def last_seed(scores, layer):
+        seen.append((scores.shape, layer.shape))
+        return np.full(scores.shape[1], scores.shape[0] - 1)
+
+    pred = model.from_outputs(X, targets, seeds, rule=last_seed)
+    assert seen == [((2, 19), (19,))]
+    assert np.all(pred == seeds[-1])
+    np.testing.assert_array_equal(model.from_outputs(X, targets, seeds, rule=lambda s, l: clusterer.assign_hits(s)),
+                                  model.from_outputs(X, targets, seeds))
+    with pytest.raises(ValueError, match="one seed index in -1 ... 1"):
+        model.from_outputs(X, targets, seeds, rule=lambda s, l: np.full(s.shape[1], 2))
+    with pytest.raises(ValueError, match="shape"):
+        model.from_outputs(X, targets, seeds, rule=lambda s, l: np.zeros(3))
+
+
 def test_training_on_ci_data_beats_trivial_clusterings(root):
     import keras
 

@@ -182,7 +182,7 @@ def test_lstm_learns_to_extrapolate_and_batching_does_not_change_tracks(ci_event
     X, Y = following.training_set(ci_events[:2])
     Xt, Yt = following.training_set(ci_events[4])
     assert X.shape[1:] == (following.N_SEED_HITS, 4) and Y.shape[1:] == (3,)
-    model = following.build_model(units=32, learning_rate=0.005)
+    model = following.build_extrapolator(units=32, learning_rate=0.005)
     model.fit(X, Y, epochs=3, batch_size=128, verbose=0)
     mse = float(np.mean((model.predict(Xt, batch_size=1024, verbose=0) - Yt) ** 2))
     stay = float(np.mean(Yt ** 2))  # the trivial prediction: a step of zero

@@ -17,12 +17,15 @@ import nbformat
 
 from hepdl_course.course import Assignment
 
-__all__ = ["Problem", "course_problems", "header_problems", "nbgrader_problems", "read_notebook"]
+__all__ = ["Grading", "Problem", "course_problems", "grading", "header_problems", "nbgrader_problems",
+           "read_notebook"]
 
 REQUIRED = {"schema_version", "grade_id", "solution", "grade", "locked"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 HEADER_PARTS = ("what you will learn", "prerequisites", "budget")
 MIN_GRADED = {"preexercises": 3, "lessons": 1}
+#: the tag of a design task's test cell (CONTRIBUTING.md, "Graded exercises")
+DESIGN_TAG = "design"
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,42 @@ def nbgrader_problems(path: Path, nb: nbformat.NotebookNode) -> list[Problem]:
             add(index, grade_id, "solution markers in a cell whose metadata says solution: false")
         if source.count("### BEGIN SOLUTION") != source.count("### END SOLUTION"):
             add(index, grade_id, "unbalanced BEGIN/END SOLUTION markers")
+        if DESIGN_TAG in cell.get("metadata", {}).get("tags", []) and not meta.get("grade"):
+            add(index, grade_id, f"the '{DESIGN_TAG}' tag belongs on a design task's graded test cell")
         if has_hidden and not (meta.get("grade") and cell.cell_type == "code"):
             add(index, grade_id, "hidden tests outside a graded code cell")
         if source.count("### BEGIN HIDDEN TESTS") != source.count("### END HIDDEN TESTS"):
             add(index, grade_id, "unbalanced BEGIN/END HIDDEN TESTS markers")
     return problems
+
+
+@dataclass(frozen=True)
+class Grading:
+    """What a notebook grades: all points, those of design tasks, and the self-checked warm-ups."""
+
+    points: float
+    design_points: float
+    warmups: int
+
+    def __str__(self) -> str:
+        design = f" ({self.design_points:g} in design tasks)" if self.design_points else ""
+        return f"{self.points:g} points{design}, {self.warmups} warm-up{'s' if self.warmups != 1 else ''}"
+
+
+def grading(nb: nbformat.NotebookNode) -> Grading:
+    """Points of the graded cells, of those tagged ``design``, and answer cells with no graded test."""
+    points = design = 0.0
+    graded, answers = set(), []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if meta.get("grade") and isinstance(meta.get("points"), (int, float)):
+            points += meta["points"]
+            graded.add(meta.get("grade_id"))
+            if DESIGN_TAG in cell.get("metadata", {}).get("tags", []):
+                design += meta["points"]
+        elif meta.get("solution") and cell.cell_type == "code":
+            answers.append(meta.get("grade_id"))
+    return Grading(points, design, sum(f"{a}_tests" not in graded for a in answers))
 
 
 def header_problems(path: Path, nb: nbformat.NotebookNode) -> list[Problem]:

@@ -19,8 +19,12 @@ def _selected(names: list[str]) -> list[course.Assignment]:
 
 
 def cmd_list(args) -> int:
+    from hepdl_course.checks import grading, read_notebook
+
     for a in course.assignments():
-        print(f"{a.section:13s} {a.order:2d} {a.name:24s} ~{a.minutes} min, "
+        nb, _ = read_notebook(a.notebook)
+        graded = grading(nb) if nb is not None else "unreadable notebook"
+        print(f"{a.section:13s} {a.order:2d} {a.name:24s} ~{a.minutes} min, {graded}; "
               f"ci budget {a.budget_seconds:.0f} s / {a.budget_memory_mb:.0f} MB")
     return 0
 

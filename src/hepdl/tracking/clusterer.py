@@ -369,11 +369,17 @@ class Clusterer:
                   for i in range(0, seeds.size, 4096)]
         return np.concatenate(chunks).astype(np.float32), seeds
 
-    def from_outputs(self, X, outputs, seeds):
+    def from_outputs(self, X, outputs, seeds, *, rule=None):
         """Track id of each hit (the row of its seed hit, -1 unassigned) from network outputs.
 
         ``outputs`` may also be perfect targets (:func:`seed_targets`): the binning ceiling.
+        ``rule(scores, layer)`` turns one event's scores, array (n_seeds, n_hits), and its hits'
+        layers, int array (n_hits,), into the seed index of each hit (-1: unassigned); None is
+        :func:`assign_hits` with ``min_score``, each hit choosing on its own.
         """
+        if rule is None:
+            def rule(scores, layer):
+                return assign_hits(scores, self.min_score)
         event, layer, bins = self._columns(X)
         outputs = np.asarray(outputs)
         seeds = np.asarray(seeds).astype(np.int64)
@@ -386,7 +392,11 @@ class Clusterer:
             scores_e = outputs[mine][:, layer[rows], bins[rows]]  # (n_seeds, n_hits)
             own = np.searchsorted(rows, seeds[mine])
             scores_e[:, own] = np.eye(mine.size)  # a seed hit belongs to its own track
-            ids = assign_hits(scores_e, self.min_score)
+            ids = np.asarray(rule(scores_e, layer[rows])).astype(np.int64)
+            if ids.shape != rows.shape or ids.min(initial=0) < -1 or ids.max(initial=0) >= mine.size:
+                raise ValueError(f"rule must return one seed index in -1 ... {mine.size - 1} per "
+                                 f"hit, shape {rows.shape}; got shape {ids.shape}, values "
+                                 f"{ids.min(initial=0)} ... {ids.max(initial=0)}")
             pred[rows[ids >= 0]] = seeds[mine[ids[ids >= 0]]]
         return pred
 

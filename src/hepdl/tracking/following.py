@@ -9,7 +9,7 @@ course's ``tracking_trackml`` data set (ten barrel cylinders from r = 32 to 1020
    the first hits of every reconstructable particle (:func:`true_seeds`), and
    :func:`seed_quality` measures purity and efficiency against the truth;
 2. **inference**: a predictor extrapolates each track to its next hit. The learned one is an
-   LSTM reading the last :data:`N_SEED_HITS` hits' (phi, r, z, z/r) (:func:`build_model`,
+   LSTM reading the last :data:`N_SEED_HITS` hits' (phi, r, z, z/r) (:func:`build_extrapolator`,
    :func:`training_set`, :func:`lstm_predictor`); the physics one extrapolates phi and z linearly
    in r (:func:`linear_predictor`); :func:`truth_predictor` is a perfect one and
    :func:`stay_predictor` the trivial "the track stays where it is";
@@ -43,7 +43,7 @@ from hepdl.tracking.geometry import (TRACKML_HALF_LENGTH_MM, TRACKML_LAYER_IDS,
 from hepdl.tracking.scores import trackml_score
 
 __all__ = ["FEATURES", "HALF_LENGTH_MM", "LAYER_RADII_MM", "N_LAYERS", "N_SEED_HITS",
-           "build_model", "dbscan_seeds", "decode_targets", "encode_windows", "follow",
+           "build_extrapolator", "dbscan_seeds", "decode_targets", "encode_windows", "follow",
            "hit_features", "inference_seconds", "linear_predictor", "lstm_predictor",
            "load_event", "nearest_free_hits", "prepare_event", "score", "seed_quality",
            "stay_predictor", "submission", "timing", "training_set", "true_seeds",
@@ -469,7 +469,7 @@ def training_set(events, n_hits: int = N_SEED_HITS) -> tuple[np.ndarray, np.ndar
     return np.concatenate(Xs), np.concatenate(Ys)
 
 
-def build_model(n_hits: int = N_SEED_HITS, units: int = 64, learning_rate: float = 0.003):
+def build_extrapolator(n_hits: int = N_SEED_HITS, units: int = 64, learning_rate: float = 0.003):
     """The learned extrapolator: ``Input(n_hits, 4) -> LSTM(units) -> Dense(3)``, MSE loss.
 
     Returns
@@ -512,7 +512,7 @@ def lstm_predictor(model, *, batch_size: int = 1024, n_hits: int = N_SEED_HITS) 
 def linear_predictor(event: Mapping, tracks, length) -> np.ndarray:
     """Physics extrapolation: phi and z linear in r through the last two hits.
 
-    A helix from the beam line has phi = phi0 + asin(r / 2R), nearly linear in r for r << R,
+    A helix from the beam line has phi = phi0 - q asin(r / 2R), nearly linear in r for r << R,
     and z linear in the arc length, nearly linear in r. The next layer is the first one after
     the last hit that the line crosses inside the cylinder's length (a steep track leaves the
     short pixel cylinders and next hits a strip layer).
@@ -729,7 +729,7 @@ def timing(event: Mapping, model, *, batch_sizes=(1, 64, 1024, 10_000), seeds=No
     Parameters
     ----------
     event : see :func:`prepare_event`
-    model : a trained :func:`build_model`
+    model : a trained :func:`build_extrapolator`
     batch_sizes : LSTM batch sizes to time
     seeds : the seeds to follow (default: :func:`dbscan_seeds` of the event)
     max_calls : most model calls timed per batch size
