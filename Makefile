@@ -68,6 +68,7 @@ bench: install
 	$(PY) -m hepdl.datasets build --size ci
 	$(PY) benchmarks/notebooks.py
 	$(PY) benchmarks/tracking_following.py
+	$(PY) benchmarks/pipeline.py
 
 clean-data:
 	find datasets -mindepth 2 -maxdepth 2 -type d \( -name ci -o -name student -o -name full \) -exec rm -rf {} +

@@ -6,7 +6,8 @@ File I/O (:mod:`~hepdl.common.io`), the digests that catch damaged files
 (:mod:`~hepdl.common.registry`), argument checks (:mod:`~hepdl.common.checks`), per-event
 tables (:mod:`~hepdl.common.tables`), azimuth wrapping and binning
 (:mod:`~hepdl.common.azimuth`), solenoid physics (:mod:`~hepdl.common.physics`) and, imported
-on their own because they need Keras, the training callbacks (:mod:`~hepdl.common.callbacks`).
+on their own because they need Keras, the training callbacks (:mod:`~hepdl.common.callbacks`)
+and the per-class training-data pipeline (:mod:`~hepdl.common.pipeline`).
 """
 
 from hepdl.common import io, results, seeding, style
