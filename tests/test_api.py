@@ -65,6 +65,7 @@ PUBLIC = {
                                   "particle_paths", "read_particle_file", "write_layout",
                                   "write_particle_file"],
     "hepdl.lartpc.plots": ["drift_view", "wire_image", "wire_plane_view"],
+    "hepdl.calorimeter.plots": ["front_view", "projections", "side_view"],
     "hepdl.lartpc": ["DATASETS", "argon", "formats", "geometry", "read_images", "read_points",
                      "readout", "reconstruct", "simulate", "voxelize"],
     "hepdl.lartpc.geometry": ["ACTIVE_X_CM", "ACTIVE_Y_CM", "ACTIVE_Z_CM", "BIN_CM",
@@ -140,7 +141,7 @@ def test_importing_hepdl_does_not_import_keras():
     code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
             "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.tracking.following, "
             "hepdl.driftchamber.tracks, hepdl.lartpc, hepdl.lartpc.reconstruct, "
-            "hepdl.lartpc.plots, hepdl.calorimeter; "
+            "hepdl.lartpc.plots, hepdl.calorimeter, hepdl.calorimeter.plots; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
