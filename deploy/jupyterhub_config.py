@@ -50,6 +50,8 @@ import stat
 import sys
 from pathlib import Path
 
+from hepdl_course.kernels import culling_config
+
 c = get_config()  # noqa: F821
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,8 +202,10 @@ QUIET = ["@jupyterlab/apputils-extension:announcements"]       # no news pop-up 
     {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=1))
 # Kernels talk to their server over Unix sockets in the user's private runtime folder, not over
 # loopback ports that every account on the machine can connect to (iopub would show outputs).
+# A kernel with no open tab is shut down after 10 idle minutes (hepdl_course.kernels), so that
+# the lesson a student left does not hold the memory the next one needs.
 (COMMON_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
-    {"KernelManager": {"transport": "ipc"}}, indent=1))
+    {"KernelManager": {"transport": "ipc"}, **culling_config()}, indent=1))
 (COMMON_CONFIG / "nbgrader_config.py").write_text(
     "c = get_config()  # noqa: F821\n"
     f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from hepdl_course.kernels import culling_args
+
 __all__ = ["jupyter_lab_command", "lab_command"]
 
 
@@ -20,6 +22,7 @@ def jupyter_lab_command(root: Path, *, default_url: str, port: int, open_browser
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--LabApp.default_url={default_url}",
+        *culling_args(),                       # kernels with no open tab are shut down when idle
     ]
     if not open_browser:
         cmd.append("--no-browser")

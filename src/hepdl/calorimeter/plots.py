@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
+from hepdl.common.style import axes_or_new
 from hepdl.calorimeter.geometry import (
     ECAL_ABSORBER_MM,
     ECAL_CELL_MM,
@@ -40,12 +41,6 @@ _ECAL_DEPTH_MM = ECAL_N_LAYERS * ECAL_LAYER_PITCH_MM
 _HCAL_DEPTH_MM = HCAL_N_LAYERS * HCAL_LAYER_PITCH_MM
 
 
-def _axes(ax, figsize):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
-
-
 def side_view(ax=None):
     """The calorimeter from the side: depth [mm] behind the ECAL front against x [mm].
 
@@ -65,7 +60,7 @@ def side_view(ax=None):
     >>> side_view().get_xlabel()
     'depth behind the ECAL front [mm]'
     """
-    ax = _axes(ax, (12, 4.5))
+    ax = axes_or_new(ax, (12, 4.5))
     ecal_half = ECAL_SHAPE[0] * ECAL_CELL_MM / 2
     hcal_half = HCAL_SHAPE[0] * HCAL_CELL_MM / 2
     for k in range(ECAL_N_LAYERS):
@@ -108,7 +103,7 @@ def front_view(ax=None):
     >>> front_view().get_ylabel()
     'y [mm]'
     """
-    ax = _axes(ax, (5.5, 5.5))
+    ax = axes_or_new(ax, (5.5, 5.5))
     n = ECAL_SHAPE[0]
     edges = (np.arange(n + 1) - n / 2) * ECAL_CELL_MM
     for edge in edges:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import mplhep
 
-__all__ = ["use"]
+__all__ = ["axes_or_new", "use"]
 
 
 def use() -> None:
@@ -30,3 +30,13 @@ def use() -> None:
             ),
         }
     )
+
+
+def axes_or_new(ax=None, figsize: tuple[float, float] = (6.4, 4.8)):
+    """``ax`` itself, or the axes of a new figure of ``figsize`` (inches) when ``ax`` is None:
+    the way every drawing function of the rooms takes an optional ``ax``."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figsize)
+    return ax

@@ -16,6 +16,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from hepdl.common.style import axes_or_new
 from hepdl.lartpc.geometry import (
     ACTIVE_X_CM,
     ACTIVE_Y_CM,
@@ -33,12 +34,6 @@ __all__ = ["drift_view", "wire_image", "wire_plane_view"]
 _SIN = np.sin(np.radians(WIRE_ANGLE_DEG))
 _COS = np.cos(np.radians(WIRE_ANGLE_DEG))
 _PLANE_COLORS = ("tab:blue", "tab:red")
-
-
-def _axes(ax, figsize):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
 
 
 def _wire_segment(plane: int, coordinate: float):
@@ -77,7 +72,7 @@ def wire_plane_view(ax=None, *, every: int = 20):
     """
     if not (isinstance(every, (int, np.integer)) and every >= 1):
         raise ValueError(f"every must be a positive int, got {every!r}")
-    ax = _axes(ax, (9, 4.6))
+    ax = axes_or_new(ax, (9, 4.6))
     ax.add_patch(plt.Rectangle((0, -ACTIVE_Y_CM / 2), ACTIVE_Z_CM, ACTIVE_Y_CM, fill=False,
                                lw=2, color="black"))
     for plane, (name, color) in enumerate(zip(PLANE_NAMES, _PLANE_COLORS)):
@@ -116,7 +111,7 @@ def drift_view(ax=None):
     >>> drift_view().get_ylabel()
     'x drift distance [cm]'
     """
-    ax = _axes(ax, (9, 4.6))
+    ax = axes_or_new(ax, (9, 4.6))
     ax.add_patch(plt.Rectangle((0, 0), ACTIVE_Z_CM, ACTIVE_X_CM, fill=False, lw=2, color="black"))
     ax.plot([0, ACTIVE_Z_CM], [ACTIVE_X_CM, ACTIVE_X_CM], color="0.4", lw=5,
             label="cathode (x = 47 cm, -23 kV)")
@@ -169,7 +164,7 @@ def wire_image(image, *, plane: int, ax=None, vmax: float | None = None, colorba
                          f"got {image.shape}")
     if plane not in (0, 1):
         raise ValueError(f"plane must be 0 (induction) or 1 (collection), got {plane!r}")
-    ax = _axes(ax, (6, 4))
+    ax = axes_or_new(ax, (6, 4))
     if vmax is None:
         vmax = max(float(np.percentile(np.abs(image), 99.9)), 20.0)
     style = ({"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax} if plane == 0
