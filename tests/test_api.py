@@ -12,7 +12,7 @@ PUBLIC = {
                              "verify_digest", "write_manifest"],
     "hepdl.common.results": ["ENV_VAR", "load", "record", "results_path"],
     "hepdl.common.seeding": ["generator", "spawn"],
-    "hepdl.common.style": ["use"],
+    "hepdl.common.style": ["axes_or_new", "use"],
     "hepdl.common.callbacks": ["TimeBudget"],
     "hepdl.common.registry": ["DatasetSpec"],
     "hepdl.common.data": ["ENV_VAR", "data_root", "load", "path", "rebuild_command"],
@@ -66,7 +66,10 @@ PUBLIC = {
                                   "write_particle_file"],
     "hepdl.lartpc.plots": ["drift_view", "wire_image", "wire_plane_view"],
     "hepdl.calorimeter.plots": ["front_view", "projections", "side_view"],
-    "hepdl.lartpc": ["DATASETS", "argon", "formats", "geometry", "read_images", "read_points",
+    "hepdl.lartpc.deghost": ["FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg",
+                             "candidate_features", "candidate_labels", "candidate_positions", "candidates",
+                             "event_candidates", "projections", "retention_curve", "scores_of_kept", "voxel_max"],
+    "hepdl.lartpc": ["DATASETS", "argon", "deghost", "formats", "geometry", "read_images", "read_points",
                      "readout", "reconstruct", "simulate", "voxelize"],
     "hepdl.lartpc.geometry": ["ACTIVE_X_CM", "ACTIVE_Y_CM", "ACTIVE_Z_CM", "BIN_CM",
                               "DRIFT_SPEED_CM_PER_US", "ELECTRON_LIFETIME_US", "FIELD_KV_PER_CM",
@@ -141,7 +144,7 @@ def test_importing_hepdl_does_not_import_keras():
     code = ("import sys, hepdl, hepdl.datasets, hepdl.warmup, hepdl.tracking, hepdl.driftchamber, "
             "hepdl.tracking.clusterer, hepdl.tracking.approaches, hepdl.tracking.following, "
             "hepdl.driftchamber.tracks, hepdl.lartpc, hepdl.lartpc.reconstruct, "
-            "hepdl.lartpc.plots, hepdl.calorimeter, hepdl.calorimeter.plots; "
+            "hepdl.lartpc.plots, hepdl.lartpc.deghost, hepdl.calorimeter, hepdl.calorimeter.plots; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'pybes3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

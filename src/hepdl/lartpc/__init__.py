@@ -13,7 +13,10 @@ section D). Modules:
   :func:`simulate.simulate_events`, :class:`simulate.LArTPCConfig`;
 * :mod:`~hepdl.lartpc.formats`: the public file layout (one 2-D and one 3-D file per class):
   ``write_public``, ``read_images``, ``read_points``, ``voxelize``;
-* :mod:`~hepdl.lartpc.reconstruct`: the naive 2-D -> 3-D back-projection and voxel scores.
+* :mod:`~hepdl.lartpc.reconstruct`: the naive 2-D -> 3-D back-projection and voxel scores;
+* :mod:`~hepdl.lartpc.deghost`: the back-projected candidates of one event, their local features
+  and truth labels, the scores of a kept subset and the retention curve (the deghosting lesson;
+  the keep-or-reject decision itself is the student's).
 
 Data set (``python -m hepdl.datasets build --size ci lartpc_events``): the public layout goes to
 ``datasets/lartpc_events/SIZE/`` (``electron.h5``, ``electron_3D.h5``, ... one pair per class)
@@ -30,10 +33,10 @@ import numpy as np
 
 from hepdl.common.io import write_h5
 from hepdl.common.registry import DatasetSpec
-from hepdl.lartpc import argon, formats, geometry, readout, reconstruct, simulate
+from hepdl.lartpc import argon, deghost, formats, geometry, readout, reconstruct, simulate
 from hepdl.lartpc.formats import read_images, read_points, voxelize
 
-__all__ = ["DATASETS", "argon", "formats", "geometry", "read_images", "read_points", "readout",
+__all__ = ["DATASETS", "argon", "deghost", "formats", "geometry", "read_images", "read_points", "readout",
            "reconstruct", "simulate", "voxelize"]
 
 

@@ -1,0 +1,399 @@
+"""Deghosting back-projected candidates: candidate indices, local features, labels, scores, displays.
+
+The 2-D -> 3-D lesson (lartpc3) starts from the naive back-projection of
+:mod:`hepdl.lartpc.reconstruct`: in each time bin, every pair of a hit u wire and a hit v wire
+whose crossing lies in the volume is a *candidate* 3-D point. Most candidates are *ghosts*
+(wrong pairings, and pairings with noise hits). Here a candidate is kept as its integer triple
+``(u wire, v wire, time bin)`` (:func:`candidates`), so that the two views can be read at it:
+
+* :func:`candidate_features`: local numbers per candidate (:data:`FEATURE_NAMES`): the two
+  views' charges at the candidate's wires and time bin and in the neighbouring bins, how many
+  wires of each plane fire in the slice (how many candidates share the wire), and how many
+  candidates are the candidate's neighbours in the ``(u, v, t)`` grid;
+* :func:`candidate_labels`: true (the candidate's voxel holds a true point) or ghost;
+* :func:`voxel_max`, :func:`scores_of_kept`: from a keep decision or a score per candidate to
+  1 cm voxels, and the voxel precision, recall and IoU of :func:`reconstruct.voxel_scores`;
+* :func:`retention_curve`: ghost rejection against true-voxel retention as the threshold on a
+  score moves;
+* :func:`angle_to_planes_deg`: a direction's angle to the wire planes;
+* :func:`projections`: three 2-D projections (x-z, y-z, x-y) of a set of points, for displays.
+
+The package holds the features and the metrics; the *decision* (which candidates to keep) is
+the lesson's, and graded there.
+
+Units: wire numbers are integers 0-239 (a pitch is 0.4 cm), time bins 0-127 (0.395 cm of drift
+each, :data:`hepdl.lartpc.geometry.BIN_CM`), charges in ADC counts, positions in cm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hepdl.lartpc.formats import voxelize
+from hepdl.lartpc.geometry import (
+    ACTIVE_X_CM,
+    ACTIVE_Y_CM,
+    ACTIVE_Z_CM,
+    BIN_CM,
+    N_PLANES,
+    N_TIME_BINS,
+    N_WIRES,
+    in_volume,
+    wire_crossing,
+)
+from hepdl.lartpc.reconstruct import hit_maps, voxel_scores
+
+__all__ = ["FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features", "candidate_labels",
+           "candidate_positions", "candidates", "event_candidates", "projections", "retention_curve",
+           "scores_of_kept", "voxel_max"]
+
+TRACK_CLASSES = ("muon", "pion", "proton", "kaon")
+SHOWER_CLASSES = ("electron", "photon")
+
+FEATURE_NAMES = (
+    "u_before",         # induction ADC (signed) of the u wire in bin t-1
+    "u_at",             # ... in the candidate's bin t
+    "u_after",          # ... in bin t+1
+    "v_before",         # collection ADC of the v wire in bin t-1
+    "v_at",             # ... in bin t
+    "v_after",          # ... in bin t+1
+    "u_sides",          # |induction ADC| of wires u-1 and u+1 in bin t, summed
+    "v_sides",          # collection ADC of wires v-1 and v+1 in bin t, summed
+    "n_u_slice",        # hit u wires in bin t: the candidates that share the v wire (before the volume cut)
+    "n_v_slice",        # hit v wires in bin t: the candidates that share the u wire
+    "n_neighbours",     # other candidates within +-1 wire and +-1 bin in (u, v, t): of 26 places
+    "n_neighbours_t",   # of those, in bin t-1 or t+1: of 18 places
+)
+
+
+def candidates(hits) -> np.ndarray:
+    """The back-projected candidates of one event as wire and bin numbers.
+
+    Every pair of a hit u wire and a hit v wire in the same time bin whose crossing (wire
+    centres) lies in the active volume; the same points as
+    :func:`hepdl.lartpc.reconstruct.backproject`, in the same order.
+
+    Parameters
+    ----------
+    hits : (2, 240, 128) bool
+        One event's hit maps (:func:`hepdl.lartpc.reconstruct.hit_maps`).
+
+    Returns
+    -------
+    (M, 3) int16
+        ``u wire, v wire, time bin`` of each candidate.
+
+    Examples
+    --------
+    Two u wires and two v wires hit in bin 12: four pairings, two of them ghosts.
+
+    >>> hits = np.zeros((2, 240, 128), bool)
+    >>> hits[0, [113, 123], 12] = True
+    >>> hits[1, [123, 135], 12] = True
+    >>> candidates(hits).tolist()
+    [[113, 123, 12], [113, 135, 12], [123, 123, 12], [123, 135, 12]]
+    """
+    hits = np.asarray(hits, dtype=bool)
+    if hits.shape != (N_PLANES, N_WIRES, N_TIME_BINS):
+        raise ValueError(f"hits must have shape (2, 240, 128), got {hits.shape}")
+    u_wire, u_bin = np.nonzero(hits[0])
+    v_wire, v_bin = np.nonzero(hits[1])
+    counts_u = np.bincount(u_bin, minlength=N_TIME_BINS)
+    counts_v = np.bincount(v_bin, minlength=N_TIME_BINS)
+    order_u, order_v = np.argsort(u_bin, kind="stable"), np.argsort(v_bin, kind="stable")
+    start_u = np.concatenate([[0], np.cumsum(counts_u)])
+    start_v = np.concatenate([[0], np.cumsum(counts_v)])
+    pairs = counts_u * counts_v
+    if pairs.sum() == 0:
+        return np.zeros((0, 3), np.int16)
+    time_bin = np.repeat(np.arange(N_TIME_BINS), pairs)
+    within = np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    u = u_wire[order_u[start_u[time_bin] + within // counts_v[time_bin]]]
+    v = v_wire[order_v[start_v[time_bin] + within % counts_v[time_bin]]]
+    y, z = wire_crossing(u + 0.5, v + 0.5)
+    keep = in_volume((time_bin + 0.5) * BIN_CM, y, z)
+    return np.stack([u[keep], v[keep], time_bin[keep]], axis=1).astype(np.int16)
+
+
+def candidate_positions(cands) -> np.ndarray:
+    """Positions ``x, y, z`` [cm] of candidates ``(u wire, v wire, time bin)``: wire centres,
+    the bin's centre in drift.
+
+    Examples
+    --------
+    >>> candidate_positions(np.array([[122, 122, 25]])).round(2).tolist()
+    [[10.07, 0.0, 45.03]]
+    """
+    cands = np.asarray(cands).reshape(-1, 3)
+    y, z = wire_crossing(cands[:, 0] + 0.5, cands[:, 1] + 0.5)
+    x = (cands[:, 2] + 0.5) * BIN_CM
+    return np.stack([x, y, z], axis=1).astype(np.float64)
+
+
+def angle_to_planes_deg(dir_x) -> np.ndarray:
+    """Angle [degrees] between a direction and the wire planes (the planes are normal to the
+    drift axis x): ``arcsin(|dir_x|)``. 0 for a track that stays in one drift slice (the worst
+    case for back-projection), 90 for one along the drift.
+
+    Parameters
+    ----------
+    dir_x : array, the x component of unit direction vectors
+
+    Examples
+    --------
+    >>> angle_to_planes_deg([0.0, 0.5, -1.0]).round(1).tolist()
+    [0.0, 30.0, 90.0]
+    """
+    return np.degrees(np.arcsin(np.clip(np.abs(np.asarray(dir_x, dtype=np.float64)), 0.0, 1.0)))
+
+
+def _keys(u, v, t):
+    return (np.asarray(u, np.int64) * N_WIRES + np.asarray(v, np.int64)) * N_TIME_BINS + np.asarray(t, np.int64)
+
+
+def _count_present(cands, offsets) -> np.ndarray:
+    # how many of the candidates + offset exist among the candidates, per candidate
+    u, v, t = (cands[:, k].astype(np.int64) for k in range(3))
+    present = np.sort(_keys(u, v, t))
+    count = np.zeros(len(cands), np.int64)
+    for du, dv, dt in offsets:
+        uu, vv, tt = u + du, v + dv, t + dt
+        ok = (uu >= 0) & (uu < N_WIRES) & (vv >= 0) & (vv < N_WIRES) & (tt >= 0) & (tt < N_TIME_BINS)
+        key = _keys(uu, vv, tt)
+        where = np.clip(np.searchsorted(present, key), 0, max(present.size - 1, 0))
+        count += ok & (present.size > 0) & (present[where] == key)
+    return count
+
+
+_AROUND = [(du, dv, dt) for du in (-1, 0, 1) for dv in (-1, 0, 1) for dt in (-1, 0, 1)
+           if (du, dv, dt) != (0, 0, 0)]
+_ACROSS_TIME = [offset for offset in _AROUND if offset[2] != 0]
+
+
+def candidate_features(images, cands, *, threshold_adc: float = 12.0) -> np.ndarray:
+    """Local features of one event's candidates (:data:`FEATURE_NAMES`, in that order).
+
+    Parameters
+    ----------
+    images : (2, 240, 128) array [ADC]
+        The event's two views (plane 0 induction, 1 collection).
+    cands : (M, 3) int array
+        ``u wire, v wire, time bin`` (:func:`candidates`).
+    threshold_adc : float
+        The hit threshold the candidates were made with [ADC] (for the slice counts and runs).
+
+    Returns
+    -------
+    (M, 10) float32
+        Charges in ADC counts, the rest counts.
+
+    Examples
+    --------
+    >>> images = np.zeros((2, 240, 128), np.float32)
+    >>> images[0, 120, 30:32] = -40.0; images[1, 120, 30:32] = 60.0; images[1, 130, 31] = 20.0
+    >>> cands = candidates(hit_maps(images))
+    >>> cands.tolist()
+    [[120, 120, 30], [120, 120, 31], [120, 130, 31]]
+    >>> features = candidate_features(images, cands)
+    >>> features.shape, features[2, :6].tolist()
+    ((3, 12), [-40.0, -40.0, 0.0, 0.0, 20.0, 0.0])
+    >>> features[2, 8:].tolist()       # 1 u wire and 2 v wires hit in bin 31; no neighbour
+    [1.0, 2.0, 0.0, 0.0]
+    >>> features[0, 10:].tolist()      # (120, 120, 30) and (120, 120, 31) are neighbours in time
+    [1.0, 1.0]
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.shape != (N_PLANES, N_WIRES, N_TIME_BINS):
+        raise ValueError(f"images must have shape (2, 240, 128), got {images.shape}")
+    cands = np.asarray(cands).reshape(-1, 3).astype(np.intp)
+    hits = hit_maps(images, threshold_adc=threshold_adc)
+    u, v, t = cands[:, 0], cands[:, 1], cands[:, 2]
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))                       # wire and bin +-1 exist
+    pu, pv, pt = u + 1, v + 1, t + 1
+    n_slice = hits.sum(axis=1)                                             # (2, 128)
+    columns = [padded[0, pu, pt - 1], padded[0, pu, pt], padded[0, pu, pt + 1],
+               padded[1, pv, pt - 1], padded[1, pv, pt], padded[1, pv, pt + 1],
+               np.abs(padded[0, pu - 1, pt]) + np.abs(padded[0, pu + 1, pt]),
+               padded[1, pv - 1, pt] + padded[1, pv + 1, pt],
+               n_slice[0, t], n_slice[1, t],
+               _count_present(cands, _AROUND), _count_present(cands, _ACROSS_TIME)]
+    return np.stack(columns, axis=1).astype(np.float32) if len(cands) else np.zeros((0, len(FEATURE_NAMES)), np.float32)
+
+
+def _voxel_index(positions, voxel_cm: float) -> np.ndarray:
+    # flat index of each position's voxel in the grid of hepdl.lartpc.formats.voxelize (-1 outside)
+    shape = tuple(int(np.ceil(extent / voxel_cm - 1e-9)) for extent in (ACTIVE_X_CM, ACTIVE_Y_CM, ACTIVE_Z_CM))
+    index = np.floor((np.asarray(positions, float).reshape(-1, 3) - np.array([0.0, -ACTIVE_Y_CM / 2, 0.0]))
+                     / voxel_cm).astype(np.int64)
+    ok = np.all((index >= 0) & (index < np.array(shape)), axis=1)
+    flat = np.full(len(index), -1, np.int64)
+    flat[ok] = np.ravel_multi_index(tuple(index[ok].T), shape)
+    return flat
+
+
+def candidate_labels(cands, truth_points, *, voxel_cm: float = 1.0) -> np.ndarray:
+    """True for the candidates whose voxel holds a true point, False for the ghosts.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array (:func:`candidates`)
+    truth_points : (k, 3) array [cm]
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    (M,) bool
+
+    Examples
+    --------
+    >>> candidate_labels(np.array([[122, 122, 25], [122, 130, 25]]), np.array([[10.2, 0.3, 45.4]])).tolist()
+    [True, False]
+    """
+    mine = _voxel_index(candidate_positions(cands), voxel_cm)
+    truth = np.unique(_voxel_index(truth_points, voxel_cm))
+    return np.isin(mine, truth[truth >= 0]) & (mine >= 0)
+
+
+def voxel_max(cands, score, *, voxel_cm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """From a score per candidate to a score per candidate voxel: the largest in each voxel.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array (:func:`candidates`)
+    score : (M,) array (any unit; a keep mask works too)
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    voxels : (K,) int64, flat indices into the grid of :func:`hepdl.lartpc.formats.voxelize`
+    best : (K,) float64, the largest score among each voxel's candidates
+
+    Examples
+    --------
+    >>> voxel_max(np.array([[122, 122, 25], [122, 122, 26], [122, 130, 25]]), [0.2, 0.7, 0.4])[1].tolist()
+    [0.4, 0.7]
+    """
+    flat = _voxel_index(candidate_positions(cands), voxel_cm)
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    if score.size != flat.size:
+        raise ValueError(f"score has {score.size} entries for {flat.size} candidates; give one per candidate")
+    ok = flat >= 0
+    voxels, inverse = np.unique(flat[ok], return_inverse=True)
+    best = np.full(voxels.size, -np.inf)
+    np.maximum.at(best, inverse, score[ok])
+    return voxels, best
+
+
+def scores_of_kept(cands, keep, truth_points, *, voxel_cm: float = 1.0) -> dict[str, float]:
+    """Voxel precision, recall and IoU of the kept candidates against the true points.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array (:func:`candidates`)
+    keep : (M,) bool, the candidates kept
+    truth_points : (k, 3) array [cm]
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    dict: ``precision``, ``recall``, ``iou`` (:func:`hepdl.lartpc.reconstruct.voxel_scores`)
+
+    Examples
+    --------
+    >>> cands = np.array([[122, 122, 25], [122, 130, 25]])
+    >>> scores_of_kept(cands, [True, False], np.array([[10.2, 0.3, 45.4]]))
+    {'precision': 1.0, 'recall': 1.0, 'iou': 1.0}
+    """
+    keep = np.asarray(keep, dtype=bool).reshape(-1)
+    cands = np.asarray(cands).reshape(-1, 3)
+    if keep.size != len(cands):
+        raise ValueError(f"keep has {keep.size} entries for {len(cands)} candidates; give one per candidate")
+    predicted = voxelize(candidate_positions(cands[keep]), voxel_cm=voxel_cm) > 0
+    return voxel_scores(predicted, voxelize(truth_points, voxel_cm=voxel_cm) > 0)
+
+
+def retention_curve(score, is_true, *, retention=None) -> dict[str, np.ndarray]:
+    """Ghost rejection against true retention as the threshold on a score moves.
+
+    Parameters
+    ----------
+    score : (K,) array, higher = more likely true (per candidate or per voxel, :func:`voxel_max`)
+    is_true : (K,) bool
+    retention : array of the true-retention fractions to report at (default 0.50-1.00 in 0.01)
+
+    Returns
+    -------
+    dict: ``retention`` (the fractions of true entries kept), ``rejection`` (the fraction of
+    ghosts removed at each) and ``threshold`` (the score cut: keep ``score >= threshold``)
+
+    Examples
+    --------
+    >>> curve = retention_curve([0.9, 0.8, 0.3, 0.2], [True, True, False, True], retention=[2 / 3, 1.0])
+    >>> curve["rejection"].tolist(), curve["threshold"].tolist()
+    ([1.0, 0.0], [0.8, 0.2])
+    """
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    is_true = np.asarray(is_true, dtype=bool).reshape(-1)
+    if score.size != is_true.size:
+        raise ValueError(f"score ({score.size}) and is_true ({is_true.size}) must have one entry each")
+    if not is_true.any() or is_true.all():
+        raise ValueError("is_true must hold both true entries and ghosts")
+    retention = np.arange(0.50, 1.0001, 0.01) if retention is None else np.asarray(retention, dtype=np.float64)
+    true_sorted = np.sort(score[is_true])[::-1]
+    ghosts = score[~is_true]
+    keep_n = np.clip(np.ceil(retention * true_sorted.size - 1e-9).astype(np.int64), 1, true_sorted.size)
+    threshold = true_sorted[keep_n - 1]
+    rejection = np.array([np.mean(ghosts < cut) for cut in threshold])
+    return {"retention": retention, "rejection": rejection, "threshold": threshold}
+
+
+def event_candidates(images, points, event: int, *, threshold_adc: float = 12.0,
+                     voxel_cm: float = 1.0) -> dict[str, np.ndarray]:
+    """One event's candidates, features, labels and true points, in one call.
+
+    Parameters
+    ----------
+    images : (N, 2, 240, 128) array [ADC]
+    points : dict with ``C`` (k, 3) [cm] and ``offsets`` (N + 1,) (:func:`hepdl.lartpc.formats.read_points`,
+        or the ``images3D`` of a simulation)
+    event : int
+    threshold_adc, voxel_cm : the hit threshold [ADC] and the voxel edge [cm]
+
+    Returns
+    -------
+    dict: ``candidates`` (M, 3) int16, ``features`` (M, 10) float32, ``is_true`` (M,) bool,
+    ``truth`` (k, 3) float [cm]
+    """
+    offsets = np.asarray(points["offsets"])
+    truth = np.asarray(points["C"][offsets[event]:offsets[event + 1]], dtype=np.float64)
+    image = np.asarray(images[event], dtype=np.float32)
+    cands = candidates(hit_maps(image, threshold_adc=threshold_adc))
+    return {"candidates": cands, "features": candidate_features(image, cands, threshold_adc=threshold_adc),
+            "is_true": candidate_labels(cands, truth, voxel_cm=voxel_cm), "truth": truth}
+
+
+def projections(points, axes, *, label=None, **scatter):
+    """Scatter points [cm] in three projections, x-z, y-z and x-y, on three Axes.
+
+    Parameters
+    ----------
+    points : (k, 3) array [cm]
+    axes : three matplotlib Axes
+    label : legend label (on the first Axes)
+    scatter : passed to ``Axes.scatter`` (``s``, ``c``, ``alpha``, ...)
+
+    Returns
+    -------
+    the three Axes
+    """
+    points = np.asarray(points, dtype=float).reshape(-1, 3)
+    scatter = {"s": 2, "linewidths": 0, **scatter}
+    pairs = ((2, 0, "z [cm]", "x (drift) [cm]", ACTIVE_Z_CM, ACTIVE_X_CM),
+             (2, 1, "z [cm]", "y [cm]", ACTIVE_Z_CM, ACTIVE_Y_CM),
+             (0, 1, "x (drift) [cm]", "y [cm]", ACTIVE_X_CM, ACTIVE_Y_CM))
+    for k, (ax, (i, j, xlabel, ylabel, width, height)) in enumerate(zip(axes, pairs)):
+        ax.scatter(points[:, i], points[:, j], label=label if k == 0 else None, **scatter)
+        low_j = -height / 2 if j == 1 else 0.0
+        ax.set(xlim=(0, width), ylim=(low_j, low_j + height), xlabel=xlabel, ylabel=ylabel)
+    return axes
+

@@ -1,0 +1,135 @@
+"""Candidates, features, labels and scores of the deghosting lesson (hepdl.lartpc.deghost)."""
+
+import numpy as np
+import pytest
+
+from hepdl.lartpc import deghost, reconstruct
+from hepdl.lartpc.geometry import project
+from hepdl.lartpc.simulate import LArTPCConfig, simulate_events
+
+
+@pytest.fixture(scope="module")
+def sample():
+    config = LArTPCConfig(classes=("electron", "muon", "proton"), electron_energy_gev=(0.2, 0.4))
+    return simulate_events(12, rng=np.random.default_rng(31), config=config)
+
+
+def test_public_names():
+    assert set(deghost.__all__) == {
+        "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features",
+        "candidate_labels", "candidate_positions", "candidates", "event_candidates", "projections",
+        "retention_curve", "scores_of_kept", "voxel_max"}
+    assert set(deghost.TRACK_CLASSES) | set(deghost.SHOWER_CLASSES) == {
+        "electron", "photon", "muon", "pion", "proton", "kaon"}
+
+
+def test_candidates_are_the_back_projected_points(sample):
+    for image in sample["images"][:6]:
+        hits = reconstruct.hit_maps(image)
+        cands = deghost.candidates(hits)
+        assert cands.dtype == np.int16 and cands.shape[1] == 3
+        np.testing.assert_allclose(deghost.candidate_positions(cands), reconstruct.backproject(hits), atol=1e-4)
+        # every candidate's wires are hit in its bin
+        assert hits[0, cands[:, 0], cands[:, 2]].all() and hits[1, cands[:, 1], cands[:, 2]].all()
+
+
+def test_candidates_of_nothing_and_wrong_shape():
+    assert deghost.candidates(np.zeros((2, 240, 128), bool)).shape == (0, 3)
+    with pytest.raises(ValueError, match="shape"):
+        deghost.candidates(np.zeros((240, 128), bool))
+    with pytest.raises(ValueError, match="shape"):
+        deghost.candidate_features(np.zeros((240, 128)), np.zeros((0, 3), int))
+    assert deghost.candidate_features(np.zeros((2, 240, 128)), np.zeros((0, 3), int)).shape == (0, 12)
+
+
+def test_two_points_in_one_slice_give_two_true_candidates_and_two_ghosts():
+    truth = np.array([[5.4, -5.3, 40.4], [5.4, 5.3, 50.4]])   # bin 13, centre 5.33 cm: the same voxel
+    cands = deghost.candidates(reconstruct.truth_hit_maps(truth))
+    assert len(cands) == 4
+    labels = deghost.candidate_labels(cands, truth)
+    assert labels.sum() == 2
+    keep = deghost.scores_of_kept(cands, labels, truth)
+    assert keep == {"precision": 1.0, "recall": 1.0, "iou": 1.0}
+    naive = deghost.scores_of_kept(cands, np.ones(4, bool), truth)
+    assert naive["precision"] == pytest.approx(0.5) and naive["recall"] == 1.0
+
+
+def test_features_read_the_views_at_the_candidate(sample):
+    image = sample["images"][3].astype(np.float32)
+    cands = deghost.candidates(reconstruct.hit_maps(image))
+    features = deghost.candidate_features(image, cands)
+    assert features.shape == (len(cands), len(deghost.FEATURE_NAMES)) and features.dtype == np.float32
+    name = deghost.FEATURE_NAMES.index
+    u, v, t = (cands[:, k].astype(int) for k in range(3))
+    np.testing.assert_array_equal(features[:, name("u_at")], image[0, u, t])
+    np.testing.assert_array_equal(features[:, name("v_at")], image[1, v, t])
+    inner = t > 0
+    np.testing.assert_array_equal(features[inner, name("v_before")], image[1, v[inner], t[inner] - 1])
+    hits = reconstruct.hit_maps(image)
+    np.testing.assert_array_equal(features[:, name("n_v_slice")], hits[1].sum(axis=0)[t])
+    assert np.all(features[:, name("n_neighbours_t")] <= features[:, name("n_neighbours")])
+    assert features[:, name("n_neighbours")].max() <= 26
+
+
+def test_neighbour_counts_by_brute_force():
+    rng = np.random.default_rng(5)
+    cands = np.unique(rng.integers(100, 106, (60, 3)), axis=0)
+    cands[:, 2] = cands[:, 2] - 90
+    images = np.zeros((2, 240, 128), np.float32)
+    features = deghost.candidate_features(images, cands)
+    for row, c in zip(features, cands):
+        d = np.abs(cands.astype(int) - c.astype(int))
+        near = np.all(d <= 1, axis=1) & np.any(d > 0, axis=1)
+        assert row[deghost.FEATURE_NAMES.index("n_neighbours")] == near.sum()
+        assert row[deghost.FEATURE_NAMES.index("n_neighbours_t")] == (near & (d[:, 2] == 1)).sum()
+
+
+def test_labels_match_the_voxel_scores(sample):
+    event = deghost.event_candidates(sample["images"], sample["images3D"], 0)
+    scores = deghost.scores_of_kept(event["candidates"], np.ones(len(event["candidates"]), bool), event["truth"])
+    reference = reconstruct.backprojection_scores(sample["images"][:1], {
+        "C": sample["images3D"]["C"], "offsets": sample["images3D"]["offsets"][:2]})
+    assert scores["iou"] == pytest.approx(reference["iou"][0])
+    # keeping exactly the true candidates gives precision 1 and the same recall
+    perfect = deghost.scores_of_kept(event["candidates"], event["is_true"], event["truth"])
+    assert perfect["precision"] == 1.0 and perfect["recall"] == pytest.approx(scores["recall"])
+
+
+def test_voxel_max_and_errors():
+    cands = np.array([[122, 122, 25], [122, 122, 26], [122, 130, 25]])
+    voxels, best = deghost.voxel_max(cands, [True, False, False])
+    assert voxels.size == 2 and sorted(best.tolist()) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="one per candidate"):
+        deghost.voxel_max(cands, [1.0, 2.0])
+    with pytest.raises(ValueError, match="one per candidate"):
+        deghost.scores_of_kept(cands, [True], np.zeros((1, 3)))
+
+
+def test_retention_curve_is_monotone_and_perfect_for_a_perfect_score():
+    rng = np.random.default_rng(2)
+    is_true = rng.random(500) < 0.3
+    curve = deghost.retention_curve(np.where(is_true, 1.0, 0.0) + rng.normal(0, 0.01, 500), is_true)
+    assert np.all(curve["rejection"] == 1.0)
+    noisy = deghost.retention_curve(is_true + rng.normal(0, 1.0, 500), is_true)
+    assert np.all(np.diff(noisy["rejection"]) <= 1e-12)
+    assert 0.0 <= noisy["rejection"][-1] <= noisy["rejection"][0] <= 1.0
+    with pytest.raises(ValueError, match="both"):
+        deghost.retention_curve([0.1, 0.2], [True, True])
+
+
+def test_angle_to_planes():
+    u, v, _ = project(1.0, 0.0, 1.0)
+    assert np.isfinite(u) and np.isfinite(v)
+    np.testing.assert_allclose(deghost.angle_to_planes_deg([0.0, np.sin(np.radians(20)), -1.0]), [0.0, 20.0, 90.0])
+
+
+def test_projections_draw_three_panels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3)
+    out = deghost.projections(np.array([[10.0, 0.0, 45.0]]), axes, label="truth")
+    assert len(out) == 3 and axes[0].get_xlabel() == "z [cm]"
+    plt.close(fig)
