@@ -28,6 +28,7 @@ PUBLIC = {
     "hepdl.common.stats": ["bootstrap_interval"],
     "hepdl.common.diagrams": ["layer_summary", "model_diagram", "pipeline_diagram", "unrolled_recurrence"],
     "hepdl.common.pipeline": ["ClassMixPipeline", "MIXES", "NORMALISATIONS"],
+    "hepdl.common.resolution": ["binned_core", "fit_resolution", "gaussian_core", "resolution_curve"],
     "hepdl.common.tables": ["concat", "count_events", "index_within", "positive_poisson", "take",
                             "without_empty_events"],
     "hepdl.tracking": ["DATASETS", "TRACKML_CSV_EVENTS", "baselines", "formats", "geometry",
