@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -39,9 +40,9 @@ def test_settings_cull_only_idle_kernels_with_no_open_tab():
 
 
 def test_lab_hub_and_binder_use_the_settings():
-    cmd = lab.lab_command(kernels.Path("."), open_browser=False)
+    cmd = lab.lab_command(Path("."), open_browser=False)
     assert all(arg in cmd for arg in kernels.culling_args())
-    root = kernels.Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[1]
     assert "culling_config()" in (root / "deploy" / "jupyterhub_config.py").read_text()
     assert "write_config(sys.prefix)" in (root / "binder" / "postBuild").read_text()
 
