@@ -38,10 +38,9 @@ from hepdl.lartpc.geometry import (
     N_PLANES,
     N_TIME_BINS,
     N_WIRES,
-    in_volume,
     wire_crossing,
 )
-from hepdl.lartpc.reconstruct import hit_maps, voxel_scores
+from hepdl.lartpc.reconstruct import hit_maps, voxel_scores, wire_pairs
 
 __all__ = ["FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features", "candidate_labels",
            "candidate_positions", "candidates", "event_candidates", "projections", "retention_curve",
@@ -96,23 +95,7 @@ def candidates(hits) -> np.ndarray:
     hits = np.asarray(hits, dtype=bool)
     if hits.shape != (N_PLANES, N_WIRES, N_TIME_BINS):
         raise ValueError(f"hits must have shape (2, 240, 128), got {hits.shape}")
-    u_wire, u_bin = np.nonzero(hits[0])
-    v_wire, v_bin = np.nonzero(hits[1])
-    counts_u = np.bincount(u_bin, minlength=N_TIME_BINS)
-    counts_v = np.bincount(v_bin, minlength=N_TIME_BINS)
-    order_u, order_v = np.argsort(u_bin, kind="stable"), np.argsort(v_bin, kind="stable")
-    start_u = np.concatenate([[0], np.cumsum(counts_u)])
-    start_v = np.concatenate([[0], np.cumsum(counts_v)])
-    pairs = counts_u * counts_v
-    if pairs.sum() == 0:
-        return np.zeros((0, 3), np.int16)
-    time_bin = np.repeat(np.arange(N_TIME_BINS), pairs)
-    within = np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-    u = u_wire[order_u[start_u[time_bin] + within // counts_v[time_bin]]]
-    v = v_wire[order_v[start_v[time_bin] + within % counts_v[time_bin]]]
-    y, z = wire_crossing(u + 0.5, v + 0.5)
-    keep = in_volume((time_bin + 0.5) * BIN_CM, y, z)
-    return np.stack([u[keep], v[keep], time_bin[keep]], axis=1).astype(np.int16)
+    return wire_pairs(hits)
 
 
 def candidate_positions(cands) -> np.ndarray:

@@ -33,7 +33,7 @@ from hepdl.lartpc.geometry import (
     wire_crossing,
 )
 
-__all__ = ["backproject", "backprojection_scores", "hit_maps", "truth_hit_maps", "voxel_scores"]
+__all__ = ["backproject", "backprojection_scores", "hit_maps", "truth_hit_maps", "voxel_scores", "wire_pairs"]
 
 
 def hit_maps(images, *, threshold_adc: float = 12.0) -> np.ndarray:
@@ -123,6 +123,34 @@ def backproject(hits) -> np.ndarray:
            [ 4.9,  8.8, 47.8],
            [ 4.9,  4.8, 50.1]], dtype=float32)
     """
+    u, v, time_bin = wire_pairs(hits).T.astype(np.int64)
+    y, z = wire_crossing(u + 0.5, v + 0.5)
+    x = (time_bin + 0.5) * BIN_CM
+    return np.stack([x, y, z], axis=1).astype(np.float32).reshape(-1, 3)
+
+
+def wire_pairs(hits) -> np.ndarray:
+    """Every (u wire, v wire) pair hit in the same time bin whose crossing lies in the active
+    volume: the candidates of :func:`backproject`, as wire and bin numbers.
+
+    Parameters
+    ----------
+    hits : (2, 240, T) bool
+        One event's hit maps (:func:`hit_maps`).
+
+    Returns
+    -------
+    (M, 3) int16
+        ``u wire, v wire, time bin`` of each candidate, ordered by time bin, then u, then v.
+
+    Examples
+    --------
+    >>> hits = np.zeros((2, 240, 128), bool)
+    >>> hits[0, [113, 123], 12] = True
+    >>> hits[1, [123, 135], 12] = True
+    >>> wire_pairs(hits).tolist()
+    [[113, 123, 12], [113, 135, 12], [123, 123, 12], [123, 135, 12]]
+    """
     hits = np.asarray(hits, dtype=bool)
     u_wire, u_bin = np.nonzero(hits[0])
     v_wire, v_bin = np.nonzero(hits[1])
@@ -133,16 +161,15 @@ def backproject(hits) -> np.ndarray:
     start_v = np.concatenate([[0], np.cumsum(counts_v)])
     pairs = counts_u * counts_v
     if pairs.sum() == 0:
-        return np.zeros((0, 3), np.float32)
+        return np.zeros((0, 3), np.int16)
     # all pairs of each bin, without a Python loop over pairs
     time_bin = np.repeat(np.arange(hits.shape[-1]), pairs)
     within = np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-    i_u = order_u[start_u[time_bin] + within // counts_v[time_bin]]
-    i_v = order_v[start_v[time_bin] + within % counts_v[time_bin]]
-    y, z = wire_crossing(u_wire[i_u] + 0.5, v_wire[i_v] + 0.5)
-    x = (time_bin + 0.5) * BIN_CM
-    keep = in_volume(x, y, z)
-    return np.stack([x[keep], y[keep], z[keep]], axis=1).astype(np.float32)
+    u = u_wire[order_u[start_u[time_bin] + within // counts_v[time_bin]]]
+    v = v_wire[order_v[start_v[time_bin] + within % counts_v[time_bin]]]
+    y, z = wire_crossing(u + 0.5, v + 0.5)
+    keep = in_volume((time_bin + 0.5) * BIN_CM, y, z)
+    return np.stack([u[keep], v[keep], time_bin[keep]], axis=1).astype(np.int16)
 
 
 def voxel_scores(predicted, true) -> dict[str, float]:
