@@ -4,7 +4,11 @@ with kernels driven through the server's API.
 
 :func:`hub` is a session fixture (registered in tests/conftest.py), shared by tests/test_hub.py
 and tests/test_hub_attacks.py; at the end the hub stops and the Linux accounts it made (prefix
-``hepdl-t-``), their homes, runtime folders and control groups are removed.
+``hepdl-t<run>-``), their homes, runtime folders and control groups are removed.
+
+Each run names its accounts after its own process (``<run>`` is the pytest process id in hex), so
+two runs on one machine (a developer's and the CI's) never share an account, a home or a
+feedback folder; accounts left by a run that was killed are removed by the next run.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -36,7 +41,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 ORG = "hepdl-school"
 INSTRUCTOR = "prof-ada"
 STUDENTS = [f"student{i:02d}" for i in range(3)]
-PREFIX = "hepdl-t-"                                     # the test accounts' prefix
+RUN = f"{os.getpid():x}"                                # this run, in the accounts' names
+PREFIX = f"hepdl-t{RUN}-"                               # the test accounts' prefix
+_ANY_RUN = re.compile(r"^hepdl-t([0-9a-f]+)-")
 MEM_LIMIT_MB, TASKS_LIMIT = 1024, 256
 CLASS = [f"class{i:02d}" for i in range(20)]          # the load test's 20 fresh students
 MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
@@ -108,6 +115,7 @@ def hub():
     if os.geteuid() != 0:
         pytest.fail("the hub makes a Linux account per user and must run as root: run the tests as root")
     opened = _open_the_way(Path(sys.executable).resolve())
+    _remove_accounts_of_dead_runs()
     # Not under pytest's temporary folder (mode 0700): the users' accounts must reach the course.
     state = Path(tempfile.mkdtemp(prefix="hepdl-hub-test-", dir="/tmp"))
     state.chmod(0o711)
@@ -191,6 +199,30 @@ def _remove_accounts(cgroup_parent: str) -> None:
         folder = Path("/sys/fs/cgroup") / controller / cgroup_parent
         if folder.is_dir():
             folder.rmdir()
+
+
+def _remove_accounts_of_dead_runs() -> None:
+    """Remove the test accounts (and their processes) of earlier runs that are no longer alive."""
+    from hepdl_course.accounts import MARK, remove_account
+
+    for entry in pwd.getpwall():
+        found = _ANY_RUN.match(entry.pw_name)
+        if not found or not entry.pw_gecos.startswith(MARK) or _alive(int(found.group(1), 16)):
+            continue
+        for pid in _processes_of(entry.pw_uid):
+            os.kill(pid, 9)
+        remove_account(entry.pw_name)
+        shutil.rmtree(Path("/run/hepdl-hub") / entry.pw_name, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _processes_of(uid: int) -> list[int]:
