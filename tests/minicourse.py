@@ -23,6 +23,10 @@ deterministic = true
 seconds = 60
 memory_mb = 500
 
+[student]
+seconds = 6
+memory_mb = 300
+
 [parameters.ci]
 N = 3
 [parameters.full]

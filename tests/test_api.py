@@ -66,6 +66,7 @@ PUBLIC = {
                                   "particle_paths", "read_particle_file", "write_layout",
                                   "write_particle_file"],
     "hepdl.lartpc.plots": ["drift_view", "wire_image", "wire_plane_view"],
+    "hepdl.calorimeter.readout": ["channel_sums", "check_segmentation", "fraction_features", "plot_segmentation"],
     "hepdl.calorimeter.plots": ["front_view", "projections", "side_view"],
     "hepdl.lartpc.deghost": ["FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg",
                              "candidate_features", "candidate_labels", "candidate_positions", "candidates",

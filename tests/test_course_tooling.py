@@ -85,6 +85,29 @@ def test_bad_assignment_toml_is_explained(mini):
         course.assignments(mini)
 
 
+@pytest.mark.parametrize("old, new, expected", [
+    ("minutes = 1", "minutes = 120", "minutes = 120 is longer than a 90-minute slot: split the lesson"),
+    ("[student]\nseconds = 6\nmemory_mb = 300\n", "", "needs [student] seconds and memory_mb"),
+    ("seconds = 6\n", "seconds = 600\n", "minutes = 1 is less than the reading"),
+    ("memory_mb = 300", "memory_mb = 1950", "does not fit Binder's 2048 MB"),
+    ("memory_mb = 300", "memory_mb = 1200", "tell the student to shut down the kernels"),
+])
+def test_budgets_cover_reading_the_student_run_and_binder(mini, old, new, expected):
+    """minutes covers the prose at 175 words a minute plus the measured student-tier run, a lesson
+    fits 90 minutes, the student tier fits Binder beside JupyterLab, and a kernel above 1 GB comes
+    with the note to shut finished kernels down."""
+    toml = mini / "solutions" / "demo" / "assignment.toml"
+    assert old in toml.read_text()
+    toml.write_text(toml.read_text().replace(old, new))
+    assert any(expected in p for p in _problems(mini)), _problems(mini)
+
+
+def test_reading_time_counts_the_prose_only():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("word " * 350),
+                                         nbformat.v4.new_code_cell("x = 1  # " + "comment " * 500)])
+    assert checks.reading_minutes(nb) == pytest.approx(2.0)
+
+
 def test_release_strips_solutions_hidden_tests_and_outputs(mini):
     written = release.release(course.assignments(mini))
     assert written == [mini / "lessons" / "demo"]

@@ -1,4 +1,4 @@
-"""Checks of the source notebooks: nbgrader metadata, header, parameters, no outputs.
+"""Checks of the source notebooks: nbgrader metadata, header, parameters, no outputs, budgets.
 
 Each problem names the notebook and the cell (index and grade_id) so that an author can fix it
 without guessing. :func:`nbgrader_problems` is what `make release` runs before nbgrader, so a
@@ -17,8 +17,8 @@ import nbformat
 
 from hepdl_course.course import Assignment
 
-__all__ = ["Grading", "Problem", "course_problems", "grading", "header_problems", "nbgrader_problems",
-           "read_notebook"]
+__all__ = ["Grading", "Problem", "budget_problems", "course_problems", "grading", "header_problems",
+           "nbgrader_problems", "read_notebook", "reading_minutes"]
 
 REQUIRED = {"schema_version", "grade_id", "solution", "grade", "locked"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -26,6 +26,14 @@ HEADER_PARTS = ("what you will learn", "prerequisites", "budget")
 MIN_GRADED = {"preexercises": 3, "lessons": 1}
 #: the tag of a design task's test cell (CONTRIBUTING.md, "Graded exercises")
 DESIGN_TAG = "design"
+#: Budgets (issue 14): a newcomer reads ~150-200 words a minute; a lesson fits a 90-minute slot;
+#: Binder gives the whole server 2 GB, and JupyterLab's server itself holds ~140 MB (measured:
+#: 136 MB after the page's first requests, nbgrader's extensions loaded, no kernel).
+WORDS_PER_MINUTE = 175
+MAX_MINUTES = 90
+BINDER_MB, LAB_SERVER_MB = 2048, 150
+#: a notebook whose kernel needs more tells the student to shut finished kernels down
+SHUTDOWN_NOTE_MB = 1024
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,44 @@ def header_problems(path: Path, nb: nbformat.NotebookNode) -> list[Problem]:
     return problems
 
 
+def reading_minutes(nb: nbformat.NotebookNode) -> float:
+    """Minutes a newcomer needs to read the notebook's prose, at :data:`WORDS_PER_MINUTE`."""
+    words = sum(len(re.findall(r"[^\W_]+", cell.source)) for cell in nb.cells
+                if cell.cell_type == "markdown")
+    return words / WORDS_PER_MINUTE
+
+
+def budget_problems(path: Path, assignment: Assignment, nb: nbformat.NotebookNode) -> list[Problem]:
+    """The stated budget against what was measured: ``minutes`` covers the reading and the
+    student-tier run (``[student]`` in assignment.toml, measured by benchmarks/autograde.py),
+    stays within a 90-minute slot, and the student tier fits Binder beside JupyterLab."""
+    problems: list[Problem] = []
+    if assignment.minutes > MAX_MINUTES:
+        problems.append(Problem(str(path), None, f"minutes = {assignment.minutes} is longer than a "
+                                f"{MAX_MINUTES}-minute slot: split the lesson"))
+    if assignment.student_seconds is None or assignment.student_memory_mb is None:
+        problems.append(Problem(str(path), None, "assignment.toml needs [student] seconds and memory_mb, "
+                                "measured with `python benchmarks/autograde.py --tier student NAME`"))
+        return problems
+    reading = reading_minutes(nb)
+    needed = reading + assignment.student_seconds / 60
+    if assignment.minutes < round(needed):
+        problems.append(Problem(str(path), None, (
+            f"minutes = {assignment.minutes} is less than the reading ({reading:.0f} min at "
+            f"{WORDS_PER_MINUTE} words a minute) plus the student-tier run "
+            f"({assignment.student_seconds:.0f} s): {needed:.0f} min before any exercise")))
+    if assignment.student_memory_mb + LAB_SERVER_MB > BINDER_MB:
+        problems.append(Problem(str(path), None, (
+            f"the student tier needs {assignment.student_memory_mb:.0f} MB: with JupyterLab's "
+            f"{LAB_SERVER_MB} MB it does not fit Binder's {BINDER_MB} MB")))
+    header = nb.cells[0].source.lower() if nb.cells else ""
+    if assignment.student_memory_mb > SHUTDOWN_NOTE_MB and "shut down" not in header:
+        problems.append(Problem(str(path), 0, (
+            f"the student tier needs {assignment.student_memory_mb:.0f} MB: the header's budget must "
+            "tell the student to shut down the kernels of finished lessons")))
+    return problems
+
+
 def course_problems(every: Iterable[Assignment]) -> list[Problem]:
     """All checks over the course, including grade_ids unique across assignments."""
     problems: list[Problem] = []
@@ -173,6 +219,7 @@ def course_problems(every: Iterable[Assignment]) -> list[Problem]:
             continue
         problems += nbgrader_problems(path, nb)
         problems += header_problems(path, nb)
+        problems += budget_problems(path, assignment, nb)
         graded = 0
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("nbgrader") or {}

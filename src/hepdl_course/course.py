@@ -51,6 +51,8 @@ class Assignment:
     deterministic: bool
     budget_seconds: float
     budget_memory_mb: float
+    student_seconds: float | None = None
+    student_memory_mb: float | None = None
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     expect: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -91,6 +93,10 @@ def _load(root: Path, folder: Path) -> Assignment:
     for key in ("seconds", "memory_mb"):
         if not isinstance(budget.get(key), (int, float)) or budget[key] <= 0:
             raise AssignmentError(f"{where}: [budget] {key} must be a positive number")
+    student = data.get("student", {})
+    for key in ("seconds", "memory_mb"):
+        if key in student and (not isinstance(student[key], (int, float)) or student[key] <= 0):
+            raise AssignmentError(f"{where}: [student] {key} must be a positive number")
     parameters = data.get("parameters", {})
     for tier, values in parameters.items():
         if tier not in TIERS or tier == DEFAULT_TIER or not isinstance(values, dict):
@@ -114,6 +120,8 @@ def _load(root: Path, folder: Path) -> Assignment:
         deterministic=bool(data.get("deterministic", False)),
         budget_seconds=float(budget["seconds"]),
         budget_memory_mb=float(budget["memory_mb"]),
+        student_seconds=float(student["seconds"]) if "seconds" in student else None,
+        student_memory_mb=float(student["memory_mb"]) if "memory_mb" in student else None,
         parameters=parameters,
         expect=expect,
     )
