@@ -8,17 +8,20 @@ from hepdl.lartpc.geometry import project
 from hepdl.lartpc.simulate import LArTPCConfig, simulate_events
 
 
+SAMPLE_CLASSES = ("electron", "muon", "proton")
+
+
 @pytest.fixture(scope="module")
 def sample():
-    config = LArTPCConfig(classes=("electron", "muon", "proton"), electron_energy_gev=(0.2, 0.4))
+    config = LArTPCConfig(classes=SAMPLE_CLASSES, electron_energy_gev=(0.2, 0.4))
     return simulate_events(12, rng=np.random.default_rng(31), config=config)
 
 
 def test_public_names():
     assert set(deghost.__all__) == {
-        "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features",
-        "candidate_labels", "candidate_positions", "candidates", "event_candidates", "projections",
-        "retention_curve", "scores_of_kept", "voxel_max"}
+        "CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg",
+        "candidate_features", "candidate_labels", "candidate_positions", "candidates", "context_features",
+        "event_candidates", "projections", "retention_curve", "scores_of_kept", "voxel_max"}
     assert set(deghost.TRACK_CLASSES) | set(deghost.SHOWER_CLASSES) == {
         "electron", "photon", "muon", "pion", "proton", "kaon"}
 
@@ -82,6 +85,46 @@ def test_neighbour_counts_by_brute_force():
         near = np.all(d <= 1, axis=1) & np.any(d > 0, axis=1)
         assert row[deghost.FEATURE_NAMES.index("n_neighbours")] == near.sum()
         assert row[deghost.FEATURE_NAMES.index("n_neighbours_t")] == (near & (d[:, 2] == 1)).sum()
+
+
+def test_context_sums_by_brute_force(sample):
+    # counts and score sums of the box filter against a loop over the candidates' voxel triples
+    image = sample["images"][4].astype(np.float32)
+    cands = deghost.candidates(reconstruct.hit_maps(image))
+    score = np.random.default_rng(5).random(len(cands))
+    voxel = np.floor((deghost.candidate_positions(cands) - [0.0, -20.0, 0.0]) / 1.0).astype(int)
+    for box in (1, 5):
+        context = deghost.context_features(cands, score, box_voxels=box)
+        assert context.shape == (len(cands), len(deghost.CONTEXT_NAMES)) and context.dtype == np.float32
+        for i in np.random.default_rng(6).choice(len(cands), 40, replace=False):
+            inside = np.all(np.abs(voxel - voxel[i]) <= box // 2, axis=1)
+            inside[i] = False
+            assert context[i, 0] == inside.sum()
+            assert context[i, 1] == pytest.approx(score[inside].sum(), rel=1e-4, abs=1e-4)
+        assert np.all((context[:, 4] > 1 / 3 - 1e-3) & (context[:, 4] <= 1 + 1e-6))
+
+
+def test_context_puts_true_points_on_the_axis(sample):
+    # scored by the truth, the true candidates of tracks lie nearer the local axis than the ghosts
+    near, far = [], []
+    for event in range(len(sample["images"])):
+        if SAMPLE_CLASSES[sample["events"]["label"][event]] == "electron":
+            continue
+        e = deghost.event_candidates(sample["images"], sample["images3D"], event)
+        context = deghost.context_features(e["candidates"], e["is_true"], box_voxels=5)
+        distance = context[:, deghost.CONTEXT_NAMES.index("axis_distance_cm")]
+        near.append(distance[e["is_true"]])
+        far.append(distance[~e["is_true"]])
+    assert np.median(np.concatenate(near)) < 0.5 * np.median(np.concatenate(far))
+
+
+def test_context_errors_and_empty():
+    cands = np.array([[100, 100, 50], [101, 101, 50]])
+    with pytest.raises(ValueError, match="one per candidate"):
+        deghost.context_features(cands, [0.5])
+    with pytest.raises(ValueError, match="odd"):
+        deghost.context_features(cands, [0.5, 0.5], box_voxels=4)
+    assert deghost.context_features(np.zeros((0, 3), int), np.zeros(0)).shape == (0, 5)
 
 
 def test_labels_match_the_voxel_scores(sample):

@@ -11,6 +11,9 @@ whose crossing lies in the volume is a *candidate* 3-D point. Most candidates ar
   wires of each plane fire in the slice (how many candidates share the wire), and how many
   candidates are the candidate's neighbours in the ``(u, v, t)`` grid;
 * :func:`candidate_labels`: true (the candidate's voxel holds a true point) or ghost;
+* :func:`context_features`: given a first score per candidate, what its neighbourhood says
+  (:data:`CONTEXT_NAMES`): how many candidates share its box of voxels, how they scored, and
+  how far it lies from the line they draw; the input of a second pass (*auto-context*);
 * :func:`voxel_max`, :func:`scores_of_kept`: from a keep decision or a score per candidate to
   1 cm voxels, and the voxel precision, recall and IoU of :func:`reconstruct.voxel_scores`;
 * :func:`retention_curve`: ghost rejection against true-voxel retention as the threshold on a
@@ -42,9 +45,9 @@ from hepdl.lartpc.geometry import (
 )
 from hepdl.lartpc.reconstruct import hit_maps, voxel_scores, wire_pairs
 
-__all__ = ["FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features", "candidate_labels",
-           "candidate_positions", "candidates", "event_candidates", "projections", "retention_curve",
-           "scores_of_kept", "voxel_max"]
+__all__ = ["CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features",
+           "candidate_labels", "candidate_positions", "candidates", "context_features", "event_candidates", "projections",
+           "retention_curve", "scores_of_kept", "voxel_max"]
 
 TRACK_CLASSES = ("muon", "pion", "proton", "kaon")
 SHOWER_CLASSES = ("electron", "photon")
@@ -62,6 +65,14 @@ FEATURE_NAMES = (
     "n_v_slice",        # hit v wires in bin t: the candidates that share the u wire
     "n_neighbours",     # other candidates within +-1 wire and +-1 bin in (u, v, t): of 26 places
     "n_neighbours_t",   # of those, in bin t-1 or t+1: of 18 places
+)
+
+CONTEXT_NAMES = (
+    "n_others",         # other candidates in the box of voxels around the candidate's voxel
+    "score_others",     # the sum of their first-pass scores
+    "mean_score_others",  # ... divided by their number (0 without others)
+    "axis_distance_cm", # distance [cm] from the score-weighted principal axis of the box's candidates
+    "linearity",        # that axis' share of the score-weighted variance: 1 on a line, 1/3 in a blob
 )
 
 
@@ -203,11 +214,21 @@ def candidate_features(images, cands, *, threshold_adc: float = 12.0) -> np.ndar
     return np.stack(columns, axis=1).astype(np.float32) if len(cands) else np.zeros((0, len(FEATURE_NAMES)), np.float32)
 
 
+def _grid_shape(voxel_cm: float) -> tuple[int, int, int]:
+    # the voxel grid of hepdl.lartpc.formats.voxelize
+    return tuple(int(np.ceil(extent / voxel_cm - 1e-9)) for extent in (ACTIVE_X_CM, ACTIVE_Y_CM, ACTIVE_Z_CM))
+
+
+def _voxel_triples(positions, voxel_cm: float) -> np.ndarray:
+    # (k, 3) integer voxel coordinates of positions [cm] (may lie outside the grid)
+    return np.floor((np.asarray(positions, float).reshape(-1, 3) - np.array([0.0, -ACTIVE_Y_CM / 2, 0.0]))
+                    / voxel_cm).astype(np.int64)
+
+
 def _voxel_index(positions, voxel_cm: float) -> np.ndarray:
     # flat index of each position's voxel in the grid of hepdl.lartpc.formats.voxelize (-1 outside)
-    shape = tuple(int(np.ceil(extent / voxel_cm - 1e-9)) for extent in (ACTIVE_X_CM, ACTIVE_Y_CM, ACTIVE_Z_CM))
-    index = np.floor((np.asarray(positions, float).reshape(-1, 3) - np.array([0.0, -ACTIVE_Y_CM / 2, 0.0]))
-                     / voxel_cm).astype(np.int64)
+    shape = _grid_shape(voxel_cm)
+    index = _voxel_triples(positions, voxel_cm)
     ok = np.all((index >= 0) & (index < np.array(shape)), axis=1)
     flat = np.full(len(index), -1, np.int64)
     flat[ok] = np.ravel_multi_index(tuple(index[ok].T), shape)
@@ -235,6 +256,86 @@ def candidate_labels(cands, truth_points, *, voxel_cm: float = 1.0) -> np.ndarra
     mine = _voxel_index(candidate_positions(cands), voxel_cm)
     truth = np.unique(_voxel_index(truth_points, voxel_cm))
     return np.isin(mine, truth[truth >= 0]) & (mine >= 0)
+
+
+def context_features(cands, score, *, box_voxels: int = 1, voxel_cm: float = 1.0) -> np.ndarray:
+    """What a candidate's neighbourhood says, given a first score for every candidate of the event.
+
+    The candidates are binned into the voxels of :func:`hepdl.lartpc.formats.voxelize`; for each
+    candidate, the box of ``box_voxels`` x ``box_voxels`` x ``box_voxels`` voxels centred on its
+    own is summed (a box filter, so the cost is that of the grid, not of the pairs): the number
+    of candidates in it, their scores, and the score-weighted mean and covariance of their
+    positions. A true point of a track sits among well-scored candidates that line up, and on
+    their line; a ghost sits off it, or among poorly scored ones. Feeding these numbers to a
+    second classifier beside the local features is *auto-context*: each pass sees the previous
+    pass's verdict on the neighbours, a cheap stand-in for the receptive field of a 3-D network.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array, ``u wire, v wire, time bin`` (:func:`candidates`)
+    score : (M,) array in [0, 1], a first score per candidate (for instance P(true) of a
+        classifier on :func:`candidate_features`)
+    box_voxels : odd int >= 1, the box's edge in voxels (1: the candidate's own voxel)
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    (M, 5) float32, columns :data:`CONTEXT_NAMES`: counts, scores (sums and mean), a distance in
+    cm and a fraction in [1/3, 1]. The candidate itself counts in the mean position and the axis,
+    not in ``n_others`` and the score sums. Where nothing in the box has a score above 0 there is
+    no axis: the distance is then half the box's edge.
+
+    Examples
+    --------
+    Five candidates on a line along z (one wire of each plane more per step) scored 1, and one
+    2.4 cm off it scored 0, in a box of 7 voxels: the well-scored candidates draw the axis, the
+    last one lies 2.4 cm from it.
+
+    >>> cands = np.array([[100 + k, 100 + k, 50] for k in range(5)] + [[110, 104, 50]])
+    >>> context = context_features(cands, [1, 1, 1, 1, 1, 0], box_voxels=7)
+    >>> np.round(context[:, 3].astype(float), 1).tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 2.4]
+    >>> np.round(context[[0, 1, 5], :3].astype(float), 2).tolist()     # others in the box, their score, its mean
+    [[4.0, 4.0, 1.0], [5.0, 4.0, 0.8], [4.0, 4.0, 1.0]]
+    >>> context_features(cands, np.ones(6), box_voxels=1)[:, 0].tolist()   # alone in its voxel, or not
+    [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    """
+    from scipy import ndimage
+
+    cands = np.asarray(cands).reshape(-1, 3)
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    if score.size != len(cands):
+        raise ValueError(f"score has {score.size} entries for {len(cands)} candidates; give one per candidate")
+    if int(box_voxels) != box_voxels or box_voxels < 1 or box_voxels % 2 == 0:
+        raise ValueError(f"box_voxels must be an odd integer >= 1 (a box centred on the voxel), got {box_voxels}")
+    if len(cands) == 0:
+        return np.zeros((0, len(CONTEXT_NAMES)), np.float32)
+    positions = candidate_positions(cands)
+    shape = _grid_shape(voxel_cm)
+    where = tuple(np.clip(_voxel_triples(positions, voxel_cm), 0, np.array(shape) - 1).T)
+    flat = np.ravel_multi_index(where, shape)
+    pairs = [(a, b) for a in range(3) for b in range(a, 3)]
+    channels = [np.ones(len(cands)), score, *(score * positions[:, a] for a in range(3)),
+                *(score * positions[:, a] * positions[:, b] for a, b in pairs)]
+    volume = int(box_voxels) ** 3
+    sums = [ndimage.uniform_filter(np.bincount(flat, weights=c, minlength=int(np.prod(shape))).reshape(shape),
+                                   size=int(box_voxels), mode="constant")[where] * volume for c in channels]
+    count, weight = np.rint(sums[0]), sums[1]
+    safe = np.maximum(weight, 1e-9)
+    mean = np.stack(sums[2:5], axis=1) / safe[:, None]
+    covariance = np.empty((len(cands), 3, 3))
+    for k, (a, b) in enumerate(pairs):
+        covariance[:, a, b] = covariance[:, b, a] = sums[5 + k] / safe - mean[:, a] * mean[:, b]
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance + 1e-4 * np.eye(3))
+    offset = positions - mean
+    along = np.einsum("ij,ij->i", offset, eigenvectors[:, :, 2])
+    distance = np.sqrt(np.maximum(np.einsum("ij,ij->i", offset, offset) - along ** 2, 0.0))
+    others = np.maximum(count - 1, 0)
+    score_others = np.maximum(weight - score, 0.0)
+    columns = [others, score_others, np.where(others > 0, score_others / np.maximum(others, 1), 0.0),
+               np.where(weight > 1e-9, distance, 0.5 * box_voxels * voxel_cm),
+               eigenvalues[:, 2] / np.maximum(eigenvalues.sum(axis=1), 1e-12)]
+    return np.stack(columns, axis=1).astype(np.float32)
 
 
 def voxel_max(cands, score, *, voxel_cm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
