@@ -102,6 +102,19 @@ def test_budgets_cover_reading_the_student_run_and_binder(mini, old, new, expect
     assert any(expected in p for p in _problems(mini)), _problems(mini)
 
 
+@pytest.mark.parametrize("band, flagged", [
+    ("demo_accuracy = [0.0, 1.0]", True), ("pion_as_muon = [-0.1, 1.2]", True),
+    ("demo_auc = [0.55, 1.0]", False), ("demo_iou = [0.0, 0.4]", False), ("total_mev = [0.0, 1.0e3]", False),
+])
+def test_a_fraction_band_that_cannot_fail_is_a_problem(mini, band, flagged):
+    """A band of [0, 1] on an accuracy, AUC, confusion or other fraction passes whatever the
+    notebook computes: check names it; bands on other quantities are the author's call."""
+    toml = mini / "solutions" / "demo" / "assignment.toml"
+    toml.write_text(toml.read_text().replace("total = [5.5, 6.5]\n", f"total = [5.5, 6.5]\n{band}\n"))
+    found = [p for p in _problems(mini) if "admits every value a fraction can take" in p]
+    assert len(found) == flagged, _problems(mini)
+
+
 def test_reading_time_counts_the_prose_only():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("word " * 350),
                                          nbformat.v4.new_code_cell("x = 1  # " + "comment " * 500)])

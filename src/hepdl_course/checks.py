@@ -1,4 +1,4 @@
-"""Checks of the source notebooks: nbgrader metadata, header, parameters, no outputs, budgets.
+"""Checks of the source notebooks: nbgrader metadata, header, parameters, no outputs, budgets, bands.
 
 Each problem names the notebook and the cell (index and grade_id) so that an author can fix it
 without guessing. :func:`nbgrader_problems` is what `make release` runs before nbgrader, so a
@@ -17,8 +17,8 @@ import nbformat
 
 from hepdl_course.course import Assignment
 
-__all__ = ["Grading", "Problem", "budget_problems", "course_problems", "grading", "header_problems",
-           "nbgrader_problems", "read_notebook", "reading_minutes"]
+__all__ = ["Grading", "Problem", "band_problems", "budget_problems", "course_problems", "grading",
+           "header_problems", "nbgrader_problems", "read_notebook", "reading_minutes"]
 
 REQUIRED = {"schema_version", "grade_id", "solution", "grade", "locked"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -34,6 +34,9 @@ MAX_MINUTES = 90
 BINDER_MB, LAB_SERVER_MB = 2048, 150
 #: a notebook whose kernel needs more tells the student to shut finished kernels down
 SHUTDOWN_NOTE_MB = 1024
+#: results named so are fractions (accuracies, AUCs, efficiencies, confusions): a band of [0, 1]
+#: or wider admits every value they can take, so it is a test that cannot fail
+FRACTION = re.compile(r"accuracy|auc|fraction|efficiency|precision|recall|iou|rejection|_as_")
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,16 @@ def budget_problems(path: Path, assignment: Assignment, nb: nbformat.NotebookNod
     return problems
 
 
+def band_problems(path: Path, assignment: Assignment) -> list[Problem]:
+    """``[expect]`` bands that cannot fail: a fraction's band that holds all of [0, 1]."""
+    return [Problem(str(path), None, (
+                f"[expect] {name} = [{low:g}, {high:g}] admits every value a fraction can take: narrow "
+                "it to what the ci run measures (several data seeds), or drop it and say in the toml "
+                "why the ci tier cannot measure it"))
+            for name, (low, high) in assignment.expect.items()
+            if FRACTION.search(name) and low <= 0.0 and high >= 1.0]
+
+
 def course_problems(every: Iterable[Assignment]) -> list[Problem]:
     """All checks over the course, including grade_ids unique across assignments."""
     problems: list[Problem] = []
@@ -220,6 +233,7 @@ def course_problems(every: Iterable[Assignment]) -> list[Problem]:
         problems += nbgrader_problems(path, nb)
         problems += header_problems(path, nb)
         problems += budget_problems(path, assignment, nb)
+        problems += band_problems(path.parent / "assignment.toml", assignment)
         graded = 0
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("nbgrader") or {}

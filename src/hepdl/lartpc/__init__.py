@@ -66,7 +66,7 @@ def _write(path, data, *, attrs):
 
 
 DATASETS = [
-    DatasetSpec("lartpc_events", _simulate, {"ci": 60, "student": 1_800, "full": 12_000},
+    DatasetSpec("lartpc_events", _simulate, {"ci": 300, "student": 1_800, "full": 12_000},
                 summary="LArIAT-like TPC: e, gamma, mu, pi, p, K wire images (2 x 240 x 128) "
                         "and 3-D truth points (public layout, one file pair per class)",
                 write=_write),
