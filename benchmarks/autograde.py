@@ -14,7 +14,9 @@ assignment.toml (which the course's checks hold against the lesson's minutes and
 more than 1.5x its seconds or 1.15x its memory is reported. Exits 1 when a budget is missed or
 the solution does not get full marks (then the figures mean nothing).
 
-Writes ``benchmarks/results/autograde-TIER.json``; the instructor guide's table quotes it.
+Each row also keeps what the design task's hidden test printed about the unseen data (the
+solution's score beside the bar). Writes ``benchmarks/results/autograde-TIER.json``; the
+instructor guide's table quotes it.
 """
 
 from __future__ import annotations
@@ -54,7 +56,23 @@ def grade_measured(assignment: course.Assignment, tier: str, work: Path, data_di
     score, max_score = read_grades(course_dir)[(assignment.name, "solution")]
     return {"assignment": assignment.name, "tier": tier, "score": score, "max_score": max_score,
             "wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "peak_mb": round(usage.ru_maxrss / 1024), "load_1min": round(os.getloadavg()[0], 1)}
+            "peak_mb": round(usage.ru_maxrss / 1024), "load_1min": round(os.getloadavg()[0], 1),
+            "design_unseen": design_unseen(course_dir, assignment)}
+
+
+def design_unseen(course_dir: Path, assignment: course.Assignment) -> str | None:
+    """What the design task's hidden test printed about the unseen data in the autograded
+    notebook (its score beside the bar), or None for an assignment without a design task."""
+    graded = course_dir / "autograded" / "solution" / assignment.name / assignment.notebook.name
+    cells = json.loads(graded.read_text())["cells"]
+    for cell in cells:
+        if "design" in cell.get("metadata", {}).get("tags", []):
+            text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", [])
+                           if o.get("output_type") == "stream")
+            # the hidden test's line names the unseen data before its bar; the visible test's does not
+            lines = [line for line in text.splitlines() if "unseen" in line.split("(the bar")[0]]
+            return "; ".join(lines) or None
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -85,6 +103,8 @@ def main(argv: list[str]) -> int:
             print(f"{a.name:26s} {row['score']:g}/{row['max_score']:g}".ljust(34)
                   + f" {row['wall_s']:7.0f} {row['cpu_s']:7.0f} {row['peak_mb']:8d} "
                   f"{row['load_1min']:5.1f}  {'; '.join(problems) or 'ok'}", flush=True)
+            if row["design_unseen"]:
+                print(f"{'':26s} design task: {row['design_unseen']}", flush=True)
     print(f"written to {out}")
     return 1 if bad else 0
 
