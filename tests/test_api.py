@@ -93,7 +93,7 @@ PUBLIC = {
                              "downsample_ticks", "event_points", "file_name", "read_images",
                              "read_points", "voxelize", "write_public"],
     "hepdl.lartpc.reconstruct": ["backproject", "backprojection_scores", "hit_maps",
-                                 "truth_hit_maps", "voxel_scores", "wire_pairs"],
+                                 "truth_hit_maps", "voxel_scores", "wire_pairs", "chamfer_cm"],
     "hepdl.driftchamber": ["DATASETS", "dedx", "encodings", "events_csv", "features", "geometry",
                            "kinematics", "simulate"],
     "hepdl.driftchamber.kinematics": ["N_TRACKS", "PDG_ID", "boost", "invariant_mass", "mass_gev",

@@ -54,3 +54,33 @@ def test_truth_hits_and_scores():
     with pytest.raises(ValueError, match="must match"):
         reconstruct.backprojection_scores(np.zeros((2, 2, 240, 128)),
                                           {"C": np.zeros((0, 3)), "offsets": np.zeros(2, int)})
+
+
+def test_chamfer_distances_match_a_loop_and_a_shift():
+    rng = np.random.default_rng(5)
+    points, truth = rng.uniform(0, 10, (50, 3)), rng.uniform(0, 10, (40, 3))
+    d = np.linalg.norm(points[:, None] - truth[None], axis=2)
+    got = reconstruct.chamfer_cm(points, truth)
+    np.testing.assert_allclose([got["to_truth"], got["from_truth"]], [d.min(1).mean(), d.min(0).mean()])
+    assert got["chamfer"] == pytest.approx((got["to_truth"] + got["from_truth"]) / 2)
+    line = np.c_[np.zeros(500), np.zeros(500), np.linspace(0, 50, 500)]  # a track of 1 mm steps
+    shifted = reconstruct.chamfer_cm(line + [0.3, 0.0, 0.0], line)
+    np.testing.assert_allclose([shifted["to_truth"], shifted["from_truth"]], [0.3, 0.3], rtol=1e-9)
+    assert np.isnan(reconstruct.chamfer_cm(np.zeros((0, 3)), truth)["chamfer"])
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        reconstruct.chamfer_cm(np.zeros((4, 2)), truth)
+
+
+def test_back_projection_covers_the_truth_and_its_ghosts_lie_centimetres_away(sample):
+    """Recall's analogue in cm: every true point has a candidate within a few mm (the wires'
+    0.4 cm pitch); the ghosts put the candidates' mean distance to the truth at centimetres."""
+    data, shower = sample
+    C, offsets = data["images3D"]["C"], data["images3D"]["offsets"]
+    found = [reconstruct.chamfer_cm(reconstruct.backproject(reconstruct.hit_maps(data["images"][i])),
+                                    C[offsets[i]:offsets[i + 1]]) for i in range(len(shower))]
+    from_truth = np.array([f["from_truth"] for f in found])
+    to_truth = np.array([f["to_truth"] for f in found])
+    assert np.nanmax(from_truth) < 0.4, np.nanmax(from_truth)
+    for name, mask in (("tracks", ~shower), ("showers", shower)):
+        assert np.nanmean(to_truth[mask]) > 1.5, (name, np.nanmean(to_truth[mask]))
+    assert np.nanmean(to_truth[shower]) > np.nanmean(to_truth[~shower])
