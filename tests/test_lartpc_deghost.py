@@ -19,9 +19,9 @@ def sample():
 
 def test_public_names():
     assert set(deghost.__all__) == {
-        "CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg",
+        "CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "at_candidates",
         "candidate_features", "candidate_labels", "candidate_positions", "candidates", "context_features",
-        "event_candidates", "projections", "retention_curve", "scores_of_kept", "voxel_max"}
+        "event_candidates", "projections", "retention_curve", "scores_of_kept", "voxel_grid", "voxel_max"}
     assert set(deghost.TRACK_CLASSES) | set(deghost.SHOWER_CLASSES) == {
         "electron", "photon", "muon", "pion", "proton", "kaon"}
 
@@ -146,6 +146,38 @@ def test_voxel_max_and_errors():
         deghost.voxel_max(cands, [1.0, 2.0])
     with pytest.raises(ValueError, match="one per candidate"):
         deghost.scores_of_kept(cands, [True], np.zeros((1, 3)))
+
+
+def test_voxel_grid_agrees_with_voxel_max_and_reads_back(sample):
+    # the grid's count channel is the candidates' occupancy, its "largest" channel voxel_max, and
+    # at_candidates reads a voxel map back at every candidate inside the grid
+    e = deghost.event_candidates(sample["images"], sample["images3D"], 1)
+    score = np.random.default_rng(3).random(len(e["candidates"]))
+    grid = deghost.voxel_grid(e["candidates"], np.column_stack([score, 2 * score]))
+    assert grid.shape == (47, 40, 90, 5) and grid.dtype == np.float32
+    voxels, best = deghost.voxel_max(e["candidates"], score)
+    occupied = np.flatnonzero(grid[..., 0].reshape(-1) > 0)
+    np.testing.assert_array_equal(occupied, voxels)
+    np.testing.assert_allclose(grid[..., 1].reshape(-1)[voxels], best, rtol=1e-6)
+    np.testing.assert_allclose(grid[..., 2], 2 * grid[..., 1], rtol=1e-6)
+    assert np.all(grid[..., 3] <= grid[..., 1] + 1e-6)                      # mean <= largest
+    np.testing.assert_allclose(np.expm1(grid[..., 0]).sum(), np.count_nonzero(
+        deghost.at_candidates(np.ones((47, 40, 90)), e["candidates"])), rtol=1e-5)
+    back = deghost.at_candidates(grid[..., 1], e["candidates"])
+    inside = back > 0
+    assert inside.mean() > 0.9 and np.all(back[inside] >= score[inside] - 1e-6)
+
+
+def test_voxel_grid_errors_and_empty():
+    cands = np.array([[100, 100, 50], [101, 101, 50]])
+    with pytest.raises(ValueError, match="one row per candidate"):
+        deghost.voxel_grid(cands, np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="one row per candidate"):
+        deghost.voxel_grid(cands, np.zeros(2))
+    assert deghost.voxel_grid(np.zeros((0, 3), int), np.zeros((0, 2))).sum() == 0
+    with pytest.raises(ValueError, match="shape"):
+        deghost.at_candidates(np.zeros((47, 40, 89)), cands)
+    assert deghost.at_candidates(np.zeros((47, 40, 90)), np.zeros((0, 3), int)).shape == (0,)
 
 
 def test_retention_curve_is_monotone_and_perfect_for_a_perfect_score():

@@ -14,6 +14,9 @@ whose crossing lies in the volume is a *candidate* 3-D point. Most candidates ar
 * :func:`context_features`: given a first score per candidate, what its neighbourhood says
   (:data:`CONTEXT_NAMES`): how many candidates share its box of voxels, how they scored, and
   how far it lies from the line they draw; the input of a second pass (*auto-context*);
+* :func:`voxel_grid`: the candidates as a dense 3-D image (per voxel their number and the
+  largest and mean of any per-candidate values), the input of a 3-D network, and
+  :func:`at_candidates`, a voxel map read back at the candidates;
 * :func:`voxel_max`, :func:`scores_of_kept`: from a keep decision or a score per candidate to
   1 cm voxels, and the voxel precision, recall and IoU of :func:`reconstruct.voxel_scores`;
 * :func:`retention_curve`: ghost rejection against true-voxel retention as the threshold on a
@@ -45,9 +48,9 @@ from hepdl.lartpc.geometry import (
 )
 from hepdl.lartpc.reconstruct import hit_maps, voxel_scores, wire_pairs
 
-__all__ = ["CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "candidate_features",
+__all__ = ["CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "at_candidates", "candidate_features",
            "candidate_labels", "candidate_positions", "candidates", "context_features", "event_candidates", "projections",
-           "retention_curve", "scores_of_kept", "voxel_max"]
+           "retention_curve", "scores_of_kept", "voxel_grid", "voxel_max"]
 
 TRACK_CLASSES = ("muon", "pion", "proton", "kaon")
 SHOWER_CLASSES = ("electron", "photon")
@@ -366,6 +369,87 @@ def voxel_max(cands, score, *, voxel_cm: float = 1.0) -> tuple[np.ndarray, np.nd
     best = np.full(voxels.size, -np.inf)
     np.maximum.at(best, inverse, score[ok])
     return voxels, best
+
+
+def voxel_grid(cands, values, *, voxel_cm: float = 1.0) -> np.ndarray:
+    """The candidates of one event as a dense 3-D image: per voxel, their number and the largest
+    and the mean of each value, the input of a 3-D network.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array (:func:`candidates`)
+    values : (M, k) array, k numbers per candidate (for instance a first-pass score and prepared
+        charges; any unit)
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    (nx, ny, nz, 1 + 2k) float32 over the grid of :func:`hepdl.lartpc.formats.voxelize`
+    ((47, 40, 90) at 1 cm): channel 0 ``log(1 + n)`` of the voxel's candidates, then the largest
+    of each value column, then the mean of each; 0 in voxels without a candidate. Candidates
+    outside the grid are dropped.
+
+    Examples
+    --------
+    Two candidates share a voxel, a third lies in another:
+
+    >>> cands = np.array([[122, 122, 25], [122, 122, 26], [122, 130, 25]])
+    >>> grid = voxel_grid(cands, np.array([[0.2], [0.6], [0.4]]))
+    >>> grid.shape, int((grid[..., 0] > 0).sum())
+    ((47, 40, 90, 3), 2)
+    >>> sorted(np.round(grid[grid[..., 0] > 0][:, 1:].astype(float), 2).tolist())   # largest and mean value per voxel
+    [[0.4, 0.4], [0.6, 0.4]]
+    """
+    cands = np.asarray(cands).reshape(-1, 3)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or len(values) != len(cands):
+        raise ValueError(f"values must have shape ({len(cands)}, k), one row per candidate; got {values.shape}")
+    shape = _grid_shape(voxel_cm)
+    n_voxels, k = int(np.prod(shape)), values.shape[1]
+    flat = _voxel_index(candidate_positions(cands), voxel_cm)
+    ok = flat >= 0
+    flat, values = flat[ok], values[ok]
+    count = np.bincount(flat, minlength=n_voxels).astype(np.float64)
+    grid = np.zeros((n_voxels, 1 + 2 * k), np.float32)
+    grid[:, 0] = np.log1p(count)
+    if flat.size:
+        voxels, inverse = np.unique(flat, return_inverse=True)
+        largest = np.full((voxels.size, k), -np.inf)
+        np.maximum.at(largest, inverse, values)
+        grid[voxels, 1:1 + k] = largest
+        for column in range(k):
+            grid[:, 1 + k + column] = np.bincount(flat, weights=values[:, column], minlength=n_voxels) / np.maximum(count, 1)
+    return grid.reshape(*shape, 1 + 2 * k)
+
+
+def at_candidates(grid, cands, *, voxel_cm: float = 1.0) -> np.ndarray:
+    """Read a voxel map back at the candidates: the value of each candidate's voxel.
+
+    Parameters
+    ----------
+    grid : (nx, ny, nz) array over the grid of :func:`hepdl.lartpc.formats.voxelize` (for
+        instance a 3-D network's P(true) per voxel)
+    cands : (M, 3) int array (:func:`candidates`)
+    voxel_cm : voxel edge [cm]
+
+    Returns
+    -------
+    (M,) float64; 0 for candidates outside the grid (the last time bins lie beyond the 47 cm drift)
+
+    Examples
+    --------
+    >>> grid = np.zeros((47, 40, 90)); grid[10, 20, 45] = 0.9
+    >>> at_candidates(grid, np.array([[122, 122, 25], [122, 130, 25], [122, 122, 127]])).tolist()
+    [0.9, 0.0, 0.0]
+    """
+    grid = np.asarray(grid)
+    shape = _grid_shape(voxel_cm)
+    if grid.shape != shape:
+        raise ValueError(f"grid must have the voxel grid's shape {shape} at {voxel_cm:g} cm, got {grid.shape}")
+    flat = _voxel_index(candidate_positions(cands), voxel_cm)
+    values = np.zeros(flat.size)
+    values[flat >= 0] = grid.reshape(-1)[flat[flat >= 0]]
+    return values
 
 
 def scores_of_kept(cands, keep, truth_points, *, voxel_cm: float = 1.0) -> dict[str, float]:
