@@ -48,9 +48,25 @@ from hepdl.lartpc.geometry import (
 )
 from hepdl.lartpc.reconstruct import hit_maps, voxel_scores, wire_pairs
 
-__all__ = ["CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "at_candidates", "candidate_features",
-           "candidate_labels", "candidate_positions", "candidates", "context_features", "event_candidates", "projections",
-           "retention_curve", "scores_of_kept", "voxel_grid", "voxel_max"]
+__all__ = [
+    "CONTEXT_NAMES",
+    "FEATURE_NAMES",
+    "SHOWER_CLASSES",
+    "TRACK_CLASSES",
+    "angle_to_planes_deg",
+    "at_candidates",
+    "candidate_features",
+    "candidate_labels",
+    "candidate_positions",
+    "candidates",
+    "context_features",
+    "event_candidates",
+    "projections",
+    "retention_curve",
+    "scores_of_kept",
+    "voxel_grid",
+    "voxel_max",
+]
 
 TRACK_CLASSES = ("muon", "pion", "proton", "kaon")
 SHOWER_CLASSES = ("electron", "photon")
