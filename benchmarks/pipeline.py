@@ -26,9 +26,9 @@ Targets (issue 15): the cached pipeline at least 20x the naive loop, and fit ove
 least 90 % of the in-memory step rate. The first epoch cannot beat the naive loop by much: both
 spend most of their time decompressing the same gzip chunks (one event per chunk).
 At ``--size full`` the cache limit defaults to 3,000 MB, since the images need 2,500 MB; measured
-2026-12-04 alone on 2 cores with the CPU model: 127x the naive loop, fit at 96 % of the in-memory
-rate, the model waiting 3.9 % of a 58 ms step. On a GPU the step is shorter and the pipeline's
-2.4 ms of CPU per batch weighs more: unmeasured, no device yet.
+alone on 2 cores with the CPU model (2026-12-04, two runs): 127x and 202x the naive loop, fit at
+96 % and 95 % of the in-memory rate, the model waiting 4-5 % of a 58-60 ms step. On a GPU the
+step is shorter and the pipeline's 2.4 ms of CPU per batch weighs more: unmeasured, no device yet.
 Timings vary ~2x from run to run on a shared machine: the script exits 1 for a missed target
 only with ``--strict``.
 """
