@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import shutil
 import subprocess
@@ -68,6 +69,17 @@ def test_stale_file_is_rebuilt(tmp_path):
     path.write_bytes(b"garbage")
     _, rebuilt = datasets.build("warmup_showers", "ci", tmp_path)
     assert rebuilt
+
+
+def test_a_new_simulator_revision_rebuilds_the_files_built_before(tmp_path, monkeypatch):
+    spec = datasets.REGISTRY["warmup_showers"]
+    path, _ = datasets.build("warmup_showers", "ci", tmp_path)
+    assert read_attrs(path)["revision"] == spec.revision
+    monkeypatch.setitem(datasets.REGISTRY, "warmup_showers",
+                        dataclasses.replace(spec, revision=spec.revision + 1))
+    result = datasets.build("warmup_showers", "ci", tmp_path)
+    assert result.built and "revision differs" in result.reason, result.reason
+    assert read_attrs(path)["revision"] == spec.revision + 1
 
 
 def test_load_of_missing_data_quotes_the_build_command(tmp_path):

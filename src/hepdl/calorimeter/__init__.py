@@ -45,5 +45,6 @@ DATASETS = [
     DatasetSpec(formats.DATASET_NAME, _showers, {"ci": 200, "student": 2_500, "full": 10_000},
                 summary="calorimeter: LCD-like ECAL 25x25x25 + HCAL 5x5x60 images of e-, gamma, "
                         "pi0, pi+ (one file per particle, public layout); sizes per particle",
-                write=formats.write_layout),
+                # 2: the albedo is sampled with the shower (it was added after the sampling)
+                write=formats.write_layout, revision=2),
 ]

@@ -40,7 +40,9 @@ Electromagnetic showers (e-, gamma, the photons of a pi0):
   ``a^2 e`` (``a`` = 0.16 sqrt(GeV) in the ECAL, 0.30 in the HCAL), so that a sum of cells has
   variance ``a^2 E``: sigma/E = 16 %/sqrt(E), and every cell stays positive. A per-event scale
   factor of width 1 % (calibration non-uniformity) adds the constant term: sigma/E =
-  16 %/sqrt(E) (+) 1 % in all, the CLICdet ECAL's 15.6 %/sqrt(E) (+) 1 %.
+  16 %/sqrt(E) (+) 1 % in all, the CLICdet ECAL's 15.6 %/sqrt(E) (+) 1 %. The albedo is
+  shower energy and is sampled with it; the first tracks' ionisation is added after the
+  sampling and the scale factor, as sharp MIP signals with their own Moyal fluctuation.
 
 pi0 -> gamma gamma (mass from ``particle``): isotropic in the pi0 frame, so the energy
 fraction ``z = E1 / E`` is uniform in ``[(1 - beta) / 2, (1 + beta) / 2]`` and the opening angle
@@ -351,12 +353,17 @@ def _em_spots(energy, start_x0, x_mm, y_mm, slope_x, slope_y, t_max_offset, n_in
     x = x_mm[idx] + slope_x[idx] * depth + r_mm * np.cos(phi)
     y = y_mm[idx] + slope_y[idx] * depth + r_mm * np.sin(phi)
     tracks = _early_tracks(start_x0, n_initial, x_mm, y_mm, slope_x, slope_y, config, rng)
+    # the tracks' ionisation and the albedo are part of the shower's energy
+    taken = np.bincount(tracks[0], weights=tracks[4], minlength=m)
+    parts = []
     if config.albedo_fraction > 0:
+        # the albedo is shower energy (soft photons and electrons): its cells are sampled
+        # like the rest of the shower, unlike the tracks' sharp MIP signals
         albedo = _albedo(energy, start_x0 + t_max, x_mm, y_mm, slope_x, slope_y, config, rng)
-        tracks = tuple(np.concatenate([t, a]) for t, a in zip(tracks, albedo))
-    # the tracks' ionisation is part of the shower's energy
-    rest = np.maximum(energy - np.bincount(tracks[0], weights=tracks[4], minlength=m), 0.0)
-    return (idx, u, x, y, (rest / counts)[idx]), tracks
+        taken += np.bincount(albedo[0], weights=albedo[4], minlength=m)
+        parts.append(albedo)
+    rest = np.maximum(energy - taken, 0.0)
+    return _concat_spots([(idx, u, x, y, (rest / counts)[idx]), *parts]), tracks
 
 
 def _albedo(energy, peak_x0, x_mm, y_mm, slope_x, slope_y, config, rng):

@@ -31,6 +31,9 @@ class DatasetSpec:
         writer puts a small HDF5 index there, so that up-to-date checks work the same way. It
         returns every file it wrote, ``NAME.h5`` included: the build lists them all in the
         digest file ``NAME.sha256`` (a writer that returns one path wrote that file only)
+    revision : the simulator's revision, stored in the file's attributes; raise it when the
+        simulator's output changes for the same seed and configuration, so that every file
+        built before is rebuilt (a file without one counts as revision 1)
     """
 
     name: str
@@ -39,3 +42,4 @@ class DatasetSpec:
     seed: int = 20261123
     summary: str = ""
     write: Callable[..., Any] | None = None
+    revision: int = 1

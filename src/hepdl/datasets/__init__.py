@@ -168,8 +168,9 @@ def _why_rebuild(target: Path, wanted: dict[str, Any]) -> str | None:
         attrs = io.read_attrs(target)
     except io.DataFileError:
         return f"rebuilt ({target.name} unreadable)"
-    differ = [f"{key} differs: {attrs.get(key)!r} in the file, {value!r} wanted"
-              for key, value in wanted.items() if attrs.get(key) != value]
+    found = {key: attrs.get(key, 1 if key == "revision" else None) for key in wanted}
+    differ = [f"{key} differs: {found[key]!r} in the file, {value!r} wanted"
+              for key, value in wanted.items() if found[key] != value]
     return f"rebuilt ({'; '.join(differ)})" if differ else None
 
 
@@ -184,17 +185,19 @@ def build(
     """Build one data set; return ``(file, built)`` with the reason (see :class:`BuildResult`).
 
     Existing files are kept (``built`` is False) unless ``force``, when the HDF5 file was made by
-    the same generator, package version, seed and size, and every file the digest file
-    ``NAME.sha256`` lists still has its recorded SHA-256 digest; anything else is rebuilt. The
-    HDF5 file's attributes record the generator, version, seed, size, number of events and the
-    simulator's configuration. The digest file is written last, covering every file the build
-    wrote, so an interrupted build leaves none and the next build starts again.
+    the same generator, package version, simulator revision (:class:`DatasetSpec`), seed and
+    size, and every file the digest file ``NAME.sha256`` lists still has its recorded SHA-256
+    digest; anything else is rebuilt. The HDF5 file's attributes record the generator, version,
+    revision, seed, size, number of events and the simulator's configuration. The digest file is
+    written last, covering every file the build wrote, so an interrupted build leaves none and
+    the next build starts again.
     """
     spec = _spec(name)
     n = spec.sizes[check_tier(size)]
     seed = spec.seed if seed is None else seed
     target = path(name, size, root)
-    wanted = {"generator": name, "version": __version__, "seed": seed, "size": size, "n": n}
+    wanted = {"generator": name, "version": __version__, "revision": spec.revision, "seed": seed,
+              "size": size, "n": n}
     reason = "rebuilt (forced)" if force and target.exists() else _why_rebuild(target, wanted)
     if reason is None:
         return BuildResult(target, False, "up to date")
