@@ -33,7 +33,7 @@ class DatasetSpec:
         digest file ``NAME.sha256`` (a writer that returns one path wrote that file only)
     revision : the simulator's revision, stored in the file's attributes; raise it when the
         simulator's output changes for the same seed and configuration, so that every file
-        built before is rebuilt (a file without one counts as revision 1)
+        built before is rebuilt (as is a file written before revisions were recorded)
     """
 
     name: str

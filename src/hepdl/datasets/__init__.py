@@ -168,9 +168,8 @@ def _why_rebuild(target: Path, wanted: dict[str, Any]) -> str | None:
         attrs = io.read_attrs(target)
     except io.DataFileError:
         return f"rebuilt ({target.name} unreadable)"
-    found = {key: attrs.get(key, 1 if key == "revision" else None) for key in wanted}
-    differ = [f"{key} differs: {found[key]!r} in the file, {value!r} wanted"
-              for key, value in wanted.items() if found[key] != value]
+    differ = [f"{key} differs: {attrs.get(key)!r} in the file, {value!r} wanted"
+              for key, value in wanted.items() if attrs.get(key) != value]
     return f"rebuilt ({'; '.join(differ)})" if differ else None
 
 
