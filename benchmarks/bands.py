@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hepdl import datasets
 from hepdl_course import course
-from hepdl_course.execute import execute
+from hepdl_course.execute import execute, in_band
 
 DEFAULT_SEEDS = (1010, 2010, 3010, 4010)
 
@@ -39,8 +39,7 @@ def table(assignment: course.Assignment, runs: list[dict]) -> tuple[list[str], i
     for name in names:
         values = [r.get(name) for r in runs]
         band = assignment.expect.get(name)
-        bad = band is not None and not all(
-            isinstance(v, (int, float)) and band[0] <= v <= band[1] for v in values)
+        bad = band is not None and not all(in_band(band, v) for v in values)
         out += bad
         band_text = f"[{band[0]:g}, {band[1]:g}]" if band else "(no band)"
         lines.append(f"  {name:44s} {band_text:16s} " + " ".join(f"{_value(v):>7s}" for v in values)

@@ -79,13 +79,19 @@ def execute(
     return Execution(assignment.name, tier, str(output), results, wall, error=error)
 
 
+def in_band(band: tuple[float, float], value: Any) -> bool:
+    """Whether a recorded result is a number inside its ``[expect]`` band (edges included)."""
+    low, high = band
+    return isinstance(value, (int, float)) and low <= value <= high
+
+
 def band_failures(assignment: Assignment, results: dict[str, Any]) -> list[str]:
     """Results outside their ``[expect]`` band (or missing), as readable lines."""
     failures = []
     for name, (low, high) in assignment.expect.items():
         if name not in results:
             failures.append(f"{assignment.name}: result {name!r} was not recorded")
-        elif not isinstance(results[name], (int, float)) or not low <= results[name] <= high:
+        elif not in_band((low, high), results[name]):
             failures.append(f"{assignment.name}: {name} = {results[name]!r} outside [{low}, {high}]")
     return failures
 

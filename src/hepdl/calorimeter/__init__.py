@@ -45,6 +45,7 @@ DATASETS = [
     DatasetSpec(formats.DATASET_NAME, _showers, {"ci": 200, "student": 2_500, "full": 10_000},
                 summary="calorimeter: LCD-like ECAL 25x25x25 + HCAL 5x5x60 images of e-, gamma, "
                         "pi0, pi+ (one file per particle, public layout); sizes per particle",
-                # 2: the albedo is sampled with the shower (it was added after the sampling)
-                write=formats.write_layout, revision=2),
+                # 2: the albedo is sampled with the shower (it was added after the sampling);
+                # 3: the pions' f_em width shrinks with energy (it was 0.10 at every energy)
+                write=formats.write_layout, revision=3),
 ]

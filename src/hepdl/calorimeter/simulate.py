@@ -63,14 +63,24 @@ pi+ (mass from ``particle``):
   ``b = 1 / lambda_I``.
 * An electromagnetic fraction ``f_em``, mean ``1 - (E / 0.7 GeV)^(-0.18)`` (Groom's power law:
   0.38 at 10 GeV, 0.59 at 100 GeV, 0.69 at 500 GeV), drawn per event from a Beta distribution
-  of width 0.10. Its pi0s are made early (an exponential depth of mean 0.4 lambda_I behind the
-  first interaction) and shower over a few X0 (a Gamma profile with its maximum at 5 X0), so
-  that a pion that interacts in the tungsten leaves a good part of its energy there; its spots
-  are narrow (the effective Moliere radius) and seen on the electron scale. The hadronic rest is broad (a core of 0.15 lambda_I for 75 % of its spots, a halo of
-  0.5 lambda_I) and seen at ``1 / (e/h)``, ``e/h = 1.4``, with an intrinsic Gamma fluctuation of
-  70 %/sqrt(E_h) (nuclear binding energy, neutrons): together with the sampling this gives
-  about 55 %/sqrt(E) (+) 5 % for the energy the window contains, and a pion response that is
-  below the electron's and grows with energy (non-compensation).
+  whose width shrinks with energy, ``0.20 (E / 10 GeV)^(-0.4)`` (0.20 at 10 GeV, 0.08 at 100
+  GeV, 0.04 at 500 GeV): the f_em fluctuations of a real non-compensating calorimeter are
+  neither a stochastic nor a constant term, and they fall with energy (Wigmans, *Calorimetry*,
+  2nd ed., 2017; Groom, NIM A 572 (2007) 633). The exponent and the widths are modelling
+  choices: with them the f_em fluctuations are about half of the stochastic term's variance
+  (removing each shower's f_em lowers a from about 0.58 to 0.40), so that a correction that
+  reads f_em from the shower's shape (software compensation) improves the stochastic term, as
+  CALICE measured on data (JINST 7 (2012) P09017). Its pi0s are made early (an exponential
+  depth of mean 0.4 lambda_I behind the first interaction) and shower over a few X0 (a Gamma
+  profile with its maximum at 5 X0), so that a pion that interacts in the tungsten leaves a
+  good part of its energy there; its spots are narrow (the effective Moliere radius) and seen
+  on the electron scale. The hadronic rest is broad (a core of 0.15 lambda_I for 75 % of its
+  spots, a halo of 0.5 lambda_I) and seen at ``1 / (e/h)``, ``e/h = 1.4``, with an intrinsic
+  Gamma fluctuation of 45 %/sqrt(E_h) (nuclear binding energy, neutrons): together with the
+  sampling this gives about 58 %/sqrt(E) (+) 2 % for the energy the window contains, and a
+  pion response that is below the electron's and grows with energy (non-compensation). (Up to
+  simulator revision 2 the f_em width was 0.10 at every energy and the intrinsic term 70 %:
+  a constant term of 5 %, which a network removed, and a stochastic term it could not touch.)
 * What falls outside the 5 x 5 HCAL window (15 cm) or behind its 60 layers is lost, as in the
   public images: the window is narrow for hadron showers, and their measured sum is well below
   E.
@@ -146,7 +156,8 @@ class CalorimeterConfig:
         electromagnetic part is made (its pi0s) [lambda_I]
     hadron_em_t_max_x0 : shower maximum of the pion's electromagnetic sub-showers [X0]
     em_fraction_scale_gev, em_fraction_exponent : mean f_em = 1 - (E/scale)^(-exponent)
-    em_fraction_sigma : width of the event-by-event f_em (Beta distribution)
+    em_fraction_sigma, em_fraction_sigma_exponent : width of the event-by-event f_em (Beta
+        distribution), ``sigma * (E_shower / 10 GeV)^(-exponent)``: it shrinks with energy
     e_over_h : response to the electromagnetic over the hadronic component
     hadron_intrinsic_term : relative fluctuation of the hadronic component's visible energy,
         term/sqrt(E_h) [sqrt(GeV)]
@@ -179,9 +190,10 @@ class CalorimeterConfig:
     hadron_em_t_max_x0: float = 5.0
     em_fraction_scale_gev: float = 0.7
     em_fraction_exponent: float = 0.18
-    em_fraction_sigma: float = 0.10
+    em_fraction_sigma: float = 0.20
+    em_fraction_sigma_exponent: float = 0.4
     e_over_h: float = 1.4
-    hadron_intrinsic_term: float = 0.7
+    hadron_intrinsic_term: float = 0.45
     hadron_core_fraction: float = 0.75
     hadron_core_radius_lambda: float = 0.15
     hadron_halo_radius_lambda: float = 0.5
@@ -207,6 +219,9 @@ class CalorimeterConfig:
         if not 0 <= self.em_fraction_sigma < 0.5:
             raise ValueError(f"em_fraction_sigma must be in [0, 0.5), got "
                              f"{self.em_fraction_sigma!r}")
+        if not self.em_fraction_sigma_exponent >= 0:
+            raise ValueError(f"em_fraction_sigma_exponent must be >= 0 (the width must not grow "
+                             f"with energy), got {self.em_fraction_sigma_exponent!r}")
         if not 1 <= self.min_spots <= self.max_spots:
             raise ValueError(f"need 1 <= min_spots <= max_spots, got {self.min_spots!r} and "
                              f"{self.max_spots!r}")
@@ -410,10 +425,11 @@ def _early_tracks(start_x0, n_initial, x_mm, y_mm, slope_x, slope_y, config, rng
 
 
 def _beta_variates(mean, sigma, rng):
-    """Beta variates of the given mean (array) and standard deviation (scalar)."""
+    """Beta variates of the given mean and standard deviation (arrays of one shape, or scalars)."""
     mean = np.clip(mean, 1e-3, 1.0 - 1e-3)
-    if sigma == 0:
+    if np.all(sigma == 0):
         return mean
+    sigma = np.maximum(sigma, 1e-6)
     kappa = np.maximum(mean * (1.0 - mean) / sigma**2 - 1.0, 0.5)
     return rng.beta(mean * kappa, (1.0 - mean) * kappa)
 
@@ -439,7 +455,9 @@ def _pion_showers(energy, x_mm, y_mm, config, rng):
     e_shower = np.where(showering, np.maximum(energy - mip_loss, 0.0), 0.0)
     mean_fem = 1.0 - (np.maximum(e_shower, config.em_fraction_scale_gev)
                       / config.em_fraction_scale_gev) ** (-config.em_fraction_exponent)
-    f_em = np.where(showering, _beta_variates(mean_fem, config.em_fraction_sigma, rng), 0.0)
+    sigma_fem = config.em_fraction_sigma * (np.maximum(e_shower, 1.0) / 10.0) ** (
+        -config.em_fraction_sigma_exponent)
+    f_em = np.where(showering, _beta_variates(mean_fem, sigma_fem, rng), 0.0)
     e_em = f_em * e_shower
     e_had = (1.0 - f_em) * e_shower
     c2 = config.hadron_intrinsic_term**2
