@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,13 @@ def execute(
     *,
     data_dir: Path | None = None,
     parameters: dict[str, Any] | None = None,
+    transform: Callable[[dict], dict] | None = None,
 ) -> Execution:
     """Run ``assignment``'s source notebook at ``tier`` in ``work_dir/<name>/``.
 
     A cell that raises does not raise here: the error is returned in ``Execution.error`` with
-    the executed notebook kept for inspection.
+    the executed notebook kept for inspection. ``transform``, if given, edits the copied
+    notebook (its JSON as a dict) before it runs: benchmarks use it to add cells.
     """
     import papermill
 
@@ -56,6 +59,9 @@ def execute(
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(assignment.source_dir, work, ignore=shutil.ignore_patterns(*IGNORED))
+    if transform is not None:
+        copy = work / f"{assignment.name}.ipynb"
+        copy.write_text(json.dumps(transform(json.loads(copy.read_text())), indent=1))
     results_path = work / "results.json"
     data_dir = Path(data_dir or assignment.root / "datasets").resolve()
     params = {**assignment.tier_parameters(tier), **(parameters or {}),
