@@ -16,8 +16,8 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
