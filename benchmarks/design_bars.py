@@ -49,9 +49,10 @@ def with_seed_copies(nb: dict, seeds: list[int]) -> dict:
     """``nb`` with, after its design cell, one cell per seed that runs the design cell's code with
     the hidden seed replaced, catching the assertion so that every seed is reported."""
     k, source, hidden = design_cell(nb)
+    visible, tests = source.split(HIDDEN, 1)
     copies = []
     for seed in [hidden, *map(str, seeds)]:
-        code = source.replace(f"default_rng({hidden})", f"default_rng({seed})")
+        code = visible + HIDDEN + _SEED.sub(f"default_rng({seed})", tests)
         copies.append({
             "cell_type": "code", "execution_count": None, "outputs": [],
             "metadata": {"tags": [_TAG]}, "id": f"design-seed-{len(copies)}",
