@@ -21,7 +21,7 @@ def test_public_names():
     assert set(deghost.__all__) == {
         "CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES", "angle_to_planes_deg", "at_candidates",
         "candidate_features", "candidate_labels", "candidate_positions", "candidates", "context_features",
-        "event_candidates", "projections", "retention_curve", "scores_of_kept", "voxel_grid", "voxel_max"}
+        "event_candidates", "projections", "retention_curve", "right_pairings", "scores_of_kept", "voxel_grid", "voxel_max"}
     assert set(deghost.TRACK_CLASSES) | set(deghost.SHOWER_CLASSES) == {
         "electron", "photon", "muon", "pion", "proton", "kaon"}
 
@@ -208,3 +208,22 @@ def test_projections_draw_three_panels():
     out = deghost.projections(np.array([[10.0, 0.0, 45.0]]), axes, label="truth")
     assert len(out) == 3 and axes[0].get_xlabel() == "z [cm]"
     plt.close(fig)
+
+
+def test_right_pairings_are_the_true_points_own_wires(sample):
+    event = deghost.event_candidates(sample["images"], sample["images3D"], 1)
+    right = deghost.right_pairings(event["candidates"], event["truth"])
+    # by brute force: a candidate is right iff some true point projects onto its wires and bin
+    u, v, tick = project(*event["truth"].T)
+    own = set(zip(np.floor(u).astype(int), np.floor(v).astype(int), np.floor(tick / 20).astype(int)))
+    expected = [tuple(int(k) for k in c) in own for c in event["candidates"]]
+    assert right.tolist() == expected and 0 < right.sum() < len(right)
+    # a perfect pairing is precise but not the truth: voxel edges and pulse spread cost it
+    scores = deghost.scores_of_kept(event["candidates"], right, event["truth"])
+    assert 0.5 < scores["precision"] < 1.0 and 0.5 < scores["recall"] < 1.0
+    # a point beyond the last v wire (v = 240.4) pairs with nothing, not with wire 0 of the next u wire
+    beyond = np.array([[4.0, -19.9, 88.0]])
+    u, v, _ = project(*beyond.T)
+    assert int(u[0]) == 190 and int(v[0]) == 240
+    assert not deghost.right_pairings(np.array([[191, 0, 10], [190, 239, 10]]), beyond).any()
+    assert deghost.right_pairings(np.zeros((0, 3), int), event["truth"]).shape == (0,)

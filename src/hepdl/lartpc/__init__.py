@@ -15,9 +15,9 @@ section D). Modules:
   ``write_public``, ``read_images``, ``read_points``, ``voxelize``;
 * :mod:`~hepdl.lartpc.reconstruct`: the naive 2-D -> 3-D back-projection and voxel scores;
 * :mod:`~hepdl.lartpc.deghost`: the back-projected candidates of one event, their local features
-  and truth labels, the context of a first score (for a second pass), the scores of a kept subset
-  and the retention curve (the deghosting lesson; the keep-or-reject decision itself is the
-  student's).
+  and truth labels, the perfect pairing (a yardstick), the context of a first score (for a
+  second pass), the scores of a kept subset and the retention curve (the deghosting lesson; the
+  keep-or-reject decision itself is the student's).
 
 Data set (``python -m hepdl.datasets build --size ci lartpc_events``): the public layout goes to
 ``datasets/lartpc_events/SIZE/`` (``electron.h5``, ``electron_3D.h5``, ... one pair per class)

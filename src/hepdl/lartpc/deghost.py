@@ -11,6 +11,8 @@ whose crossing lies in the volume is a *candidate* 3-D point. Most candidates ar
   wires of each plane fire in the slice (how many candidates share the wire), and how many
   candidates are the candidate's neighbours in the ``(u, v, t)`` grid;
 * :func:`candidate_labels`: true (the candidate's voxel holds a true point) or ghost;
+* :func:`right_pairings`: the candidates that are a true point's own wire pair and time bin, the
+  choice a perfect pairing would make (a reference: it needs the truth);
 * :func:`context_features`: given a first score per candidate, what its neighbourhood says
   (:data:`CONTEXT_NAMES`): how many candidates share its box of voxels, how they scored, and
   how far it lies from the line they draw; the input of a second pass (*auto-context*);
@@ -44,6 +46,8 @@ from hepdl.lartpc.geometry import (
     N_PLANES,
     N_TIME_BINS,
     N_WIRES,
+    TICKS_PER_BIN,
+    project,
     wire_crossing,
 )
 from hepdl.lartpc.reconstruct import hit_maps, voxel_scores, wire_pairs
@@ -63,6 +67,7 @@ __all__ = [
     "event_candidates",
     "projections",
     "retention_curve",
+    "right_pairings",
     "scores_of_kept",
     "voxel_grid",
     "voxel_max",
@@ -275,6 +280,45 @@ def candidate_labels(cands, truth_points, *, voxel_cm: float = 1.0) -> np.ndarra
     mine = _voxel_index(candidate_positions(cands), voxel_cm)
     truth = np.unique(_voxel_index(truth_points, voxel_cm))
     return np.isin(mine, truth[truth >= 0]) & (mine >= 0)
+
+
+def right_pairings(cands, truth_points) -> np.ndarray:
+    """True for the candidates that pair a true point's own u wire, v wire and time bin.
+
+    A perfect pairing (the wire pairs that the charge really came from, nothing else) keeps
+    exactly these. Scored on voxels (:func:`scores_of_kept`) it is a reference for any deghosting
+    that decides per pairing: its IoU falls short of 1 because a candidate sits at the crossing of
+    the wire centres and the time bin's centre (up to 0.2 pitch and half a bin from the charge),
+    which puts some of it across a voxel edge, and because the induction wire's bipolar pulse
+    changes sign in the point's own bin, where it is then below threshold (no candidate there).
+    It needs the truth, so it is a yardstick, not a method.
+
+    Parameters
+    ----------
+    cands : (M, 3) int array, ``u wire, v wire, time bin`` (:func:`candidates`)
+    truth_points : (k, 3) array [cm]
+
+    Returns
+    -------
+    (M,) bool
+
+    Examples
+    --------
+    Two points in one slice, four pairings: the two right ones.
+
+    >>> truth = np.array([[5.4, -5.3, 40.4], [5.4, 5.3, 50.4]])
+    >>> from hepdl.lartpc.reconstruct import truth_hit_maps
+    >>> cands = candidates(truth_hit_maps(truth))
+    >>> right_pairings(cands, truth).tolist()
+    [True, False, False, True]
+    """
+    cands = np.asarray(cands).reshape(-1, 3).astype(np.int64)
+    points = np.asarray(truth_points, dtype=np.float64).reshape(-1, 3)
+    u, v, tick = project(points[:, 0], points[:, 1], points[:, 2])
+    u, v, t = np.floor(u), np.floor(v), np.floor(tick / TICKS_PER_BIN)
+    read = (u >= 0) & (u < N_WIRES) & (v >= 0) & (v < N_WIRES) & (t >= 0) & (t < N_TIME_BINS)
+    own = _keys(u[read], v[read], t[read])
+    return np.isin(_keys(cands[:, 0], cands[:, 1], cands[:, 2]), own)
 
 
 def context_features(cands, score, *, box_voxels: int = 1, voxel_cm: float = 1.0) -> np.ndarray:
