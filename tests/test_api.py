@@ -70,7 +70,7 @@ PUBLIC = {
     "hepdl.calorimeter.plots": ["front_view", "projections", "side_view"],
     "hepdl.lartpc.deghost": ["CONTEXT_NAMES", "FEATURE_NAMES", "SHOWER_CLASSES", "TRACK_CLASSES",
                              "angle_to_planes_deg", "at_candidates", "candidate_features", "candidate_labels", "candidate_positions",
-                             "candidates", "context_features", "event_candidates", "projections", "retention_curve",
+                             "candidates", "context_features", "event_candidates", "projections", "retention_curve", "right_pairings",
                              "scores_of_kept", "voxel_grid", "voxel_max"],
     "hepdl.lartpc": ["DATASETS", "argon", "deghost", "formats", "geometry", "read_images", "read_points",
                      "readout", "reconstruct", "simulate", "voxelize"],
